@@ -1,0 +1,168 @@
+"""unified-idp: create_app(settings) is the only place that wires the provider together."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from flask_babel import get_locale
+from sqlalchemy import text
+
+from idp.extensions import babel, csrf, db, get_store, migrate
+from idp.settings import Settings
+from idp.store import create_store
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+
+
+def _select_locale() -> str:
+    from idp.accounts.views import LOCALE_COOKIE
+
+    asked = request.args.get("ui_locales") or request.form.get("ui_locales") or ""
+    for tag in asked.split():
+        lowered = tag.lower()
+        if lowered.startswith("zh"):
+            return "zh_Hans_CN"
+        if lowered.startswith("en"):
+            return "en"
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    if cookie == "en":
+        return "en"
+    if cookie == "zh":
+        return "zh_Hans_CN"
+    from idp.extensions import get_settings
+
+    return get_settings().default_locale
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+    return response
+
+
+def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url, app),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="idp_flask",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=3600,
+        BABEL_DEFAULT_LOCALE="zh_Hans_CN",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        MAX_CONTENT_LENGTH=256 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(settings.extra)
+    app.config.update(flask_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    store = create_store(settings.redis_url)
+    if store.kind == "memory":
+        log.warning("ephemeral state is in-process (no IDP_REDIS_URL): single process only")
+    app.extensions["idp.settings"] = settings
+    app.extensions["idp.store"] = store
+    _wire_services(app, settings)
+    _register_blueprints(app)
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"get_locale": get_locale})
+    _register_health(app)
+    from idp.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _database_uri(url: str, app: Flask) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url[len("sqlite:///"):]
+        if relative and relative != ":memory:":
+            path = os.path.abspath(relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return "sqlite:///" + path
+    return url
+
+
+def _wire_services(app: Flask, settings: Settings) -> None:
+    from idp.accounts.services import AccountService
+    from idp.accounts.sessions import SessionService
+    from idp.oauth.keys import KeyManager
+    from idp.oauth.logout import SessionEndHandler
+    from idp.oauth.server import Provider, build_server
+    from idp.oauth.services import ClientService, CodeService, ConsentService, GrantService
+    from idp.oauth.tokens import TokenService
+    from idp.security.crypto import KeyedHash, SecretBox
+    from idp.security.passwords import Passwords
+
+    store = get_store(app)
+    secret = settings.secret_key
+    passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost,
+                          settings.argon2_parallelism)
+    accounts = AccountService(passwords)
+    sessions = SessionService(store, KeyedHash(secret, "sso-session"),
+                              settings.session_idle_ttl, settings.session_max_ttl)
+    keys = KeyManager(SecretBox(secret, "signing-key"), settings.key_publish_lead,
+                      retire_after=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
+                      cache_ttl=settings.key_cache_ttl)
+    tokens = TokenService(keys, store, settings.issuer, KeyedHash(secret, "pairwise-sub"),
+                          settings.access_token_ttl, settings.id_token_ttl)
+    client_hasher = KeyedHash(secret, "client-secret")
+    server = build_server()
+    server.init_app(app)
+    provider = Provider(settings=settings, store=store, server=server, keys=keys, tokens=tokens,
+                        codes=CodeService(store, settings.code_ttl),
+                        grants=GrantService(tokens, settings.refresh_token_ttl),
+                        clients=ClientService(client_hasher), consents=ConsentService(),
+                        accounts=accounts, sessions=sessions)
+    sessions.on_end.append(SessionEndHandler(provider))
+    app.extensions.update({
+        "idp.accounts": accounts, "idp.sessions": sessions, "idp.provider": provider,
+        "idp.client_secret_hasher": client_hasher,
+    })
+
+
+def _register_blueprints(app: Flask) -> None:
+    from idp.accounts.views import bp as accounts_bp
+    from idp.oauth.views import bp as oauth_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(oauth_bp)
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        checks = {"database": False, "store": get_store().ping()}
+        try:
+            db.session.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+            log.exception("readiness: database unreachable")
+        ready = all(checks.values())
+        return jsonify({"status": "ready" if ready else "not ready", **checks}), (
+            200 if ready else 503)

@@ -1,0 +1,119 @@
+"""The single sign-on session (SSO 会话): held in the store, named by a public `sid`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from idp.audit.services import record_event
+from idp.audit.tags import Tag
+from idp.extensions import db
+from idp.security.crypto import KeyedHash, random_token
+from idp.store import Store
+
+
+@dataclass
+class SsoSession:
+    sid: str
+    user_id: str
+    auth_time: int
+    amr: list[str]
+    created: int
+    last_seen: int
+    secret_hash: str
+    clients: list[str] = field(default_factory=list)
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class SessionService:
+    """Creates, finds, extends and ends SSO sessions.
+
+    The browser's cookie carries `sid.secret`; only an HMAC of the secret is stored, and
+    `sid` alone (which appears in ID tokens and logout tokens) does not open the session.
+    """
+
+    def __init__(self, store: Store, hasher: KeyedHash, idle_ttl: int, max_ttl: int) -> None:
+        self.store = store
+        self.hasher = hasher
+        self.idle_ttl = idle_ttl
+        self.max_ttl = max_ttl
+        # Called after a session ends (higher layers revoke grants and notify business systems).
+        self.on_end: list[Callable[[SsoSession], object]] = []
+
+    def _ttl(self, session: SsoSession, now: int) -> int:
+        return max(1, min(self.idle_ttl, session.created + self.max_ttl - now))
+
+    def _save(self, session: SsoSession, now: int) -> None:
+        ttl = self._ttl(session, now)
+        self.store.set("sso:" + session.sid, json.dumps(asdict(session)), ttl)
+        self.store.sadd("user-sessions:" + session.user_id, session.sid, self.max_ttl)
+
+    def create(self, user_id: str, amr: list[str], ip: str | None = None,
+               user_agent: str | None = None) -> tuple[SsoSession, str]:
+        now = int(time.time())
+        sid, secret = random_token(16), random_token(32)
+        session = SsoSession(sid=sid, user_id=user_id, auth_time=now, amr=amr, created=now,
+                             last_seen=now, secret_hash=self.hasher.digest(secret), ip=ip,
+                             user_agent=(user_agent or "")[:200] or None)
+        self._save(session, now)
+        return session, f"{sid}.{secret}"
+
+    def reauthenticated(self, session: SsoSession, amr: list[str]) -> None:
+        now = int(time.time())
+        session.auth_time, session.last_seen = now, now
+        session.amr = sorted(set(amr))
+        self._save(session, now)
+
+    def get(self, sid: str) -> SsoSession | None:
+        raw = self.store.get("sso:" + sid)
+        if raw is None:
+            return None
+        session = SsoSession(**json.loads(raw))
+        if session.created + self.max_ttl <= int(time.time()):
+            return None
+        return session
+
+    def from_cookie(self, cookie: str | None, touch: bool = True) -> SsoSession | None:
+        if not cookie or "." not in cookie:
+            return None
+        sid, secret = cookie.split(".", 1)
+        session = self.get(sid)
+        if session is None or not self.hasher.matches(secret, session.secret_hash):
+            return None
+        now = int(time.time())
+        if touch and now - session.last_seen >= 30:  # avoid a write on every request
+            session.last_seen = now
+            self._save(session, now)
+        return session
+
+    def add_client(self, session: SsoSession, client_id: str) -> None:
+        if client_id not in session.clients:
+            session.clients.append(client_id)
+            self._save(session, int(time.time()))
+
+    def end(self, sid: str, actor: str, ip: str | None = None) -> SsoSession | None:
+        """End the session everywhere; None if it had already ended."""
+        raw = self.store.getdel("sso:" + sid)
+        if raw is None:
+            return None
+        session = SsoSession(**json.loads(raw))
+        self.store.srem("user-sessions:" + session.user_id, sid)
+        record_event(Tag.LOGOUT, actor=actor, user_id=session.user_id, ip=ip,
+                     data={"sid": sid, "clients": session.clients})
+        db.session.commit()
+        for listener in self.on_end:
+            listener(session)
+        return session
+
+    def for_user(self, user_id: str) -> list[SsoSession]:
+        sessions = []
+        for sid in sorted(self.store.smembers("user-sessions:" + user_id)):
+            session = self.get(sid)
+            if session is None:
+                self.store.srem("user-sessions:" + user_id, sid)
+            else:
+                sessions.append(session)
+        return sessions

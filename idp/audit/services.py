@@ -1,0 +1,60 @@
+"""record_event(): append one event to the hash chain in the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from idp.audit.models import AuditEvent, AuditHead
+from idp.audit.tags import Tag
+from idp.extensions import db
+
+GENESIS = "0" * 64
+# Keys that must never reach the log, whatever a caller passes.
+FORBIDDEN_KEYS = {"password", "secret", "client_secret", "code", "token", "access_token",
+                  "refresh_token", "id_token", "otp", "id_number"}
+
+
+def _digest(prev_hash: str, row: dict[str, Any]) -> str:
+    body = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _canonical(event: AuditEvent) -> dict[str, Any]:
+    return {"seq": event.seq, "at": event.at.replace(tzinfo=None).isoformat(timespec="microseconds"),
+            "tag": event.tag, "actor": event.actor, "user_id": event.user_id,
+            "client_id": event.client_id, "ip": event.ip, "data": event.data}
+
+
+def record_event(tag: Tag, *, actor: str, user_id: str | None = None,
+                 client_id: str | None = None, ip: str | None = None,
+                 data: dict[str, Any] | None = None) -> AuditEvent:
+    """Append an event. The caller commits; the head row lock keeps the chain linear."""
+    clean = {k: v for k, v in (data or {}).items() if k not in FORBIDDEN_KEYS}
+    head = db.session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        db.session.add(head)
+    event = AuditEvent(seq=head.seq + 1, at=datetime.now(UTC), tag=tag.value, actor=actor,
+                       user_id=user_id, client_id=client_id, ip=ip, data=clean,
+                       prev_hash=head.hash, hash="")
+    event.hash = _digest(head.hash, _canonical(event))
+    head.seq, head.hash = event.seq, event.hash
+    db.session.add(event)
+    return event
+
+
+def verify_chain() -> int | None:
+    """Walk the chain; return the seq of the first broken record, or None if intact."""
+    prev = GENESIS
+    for event in db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
+        if event.prev_hash != prev or _digest(prev, _canonical(event)) != event.hash:
+            return event.seq
+        prev = event.hash
+    return None

@@ -1,0 +1,275 @@
+"""The `idp` command: database, clients, users, keys and the server (scripted by operators)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, cast
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from idp.accounts.errors import AccountError
+from idp.accounts.services import AccountService
+from idp.extensions import get_settings, get_store
+from idp.oauth.server import provider
+from idp.oauth.services import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError
+
+DEMO_CLIENT_ID = "demo-business-system"
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "Demo-Passw0rd!"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group("clients", help="Business systems registered as OpenID Connect clients.")
+def clients_group() -> None:
+    pass
+
+
+@clients_group.command("create")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--auth-method", type=click.Choice(AUTH_METHODS), default="client_secret_basic",
+              show_default=True)
+@click.option("--jwks-file", type=click.File("r"))
+@click.option("--jwks-uri")
+@click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(GRANT_TYPES))
+@click.option("--scope", default="openid profile phone", show_default=True)
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--backchannel-logout-uri")
+@click.option("--subject-type", type=click.Choice(["public", "pairwise"]), default="public",
+              show_default=True)
+@click.option("--sector-identifier", help="Share pairwise subjects across one department's "
+              "systems (default: the redirect URIs' host).")
+@click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), default="RS256",
+              show_default=True)
+@click.option("--first-party", is_flag=True, help="Skip the consent page.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
+                   jwks_file: Any, jwks_uri: str | None, grant_types: tuple[str, ...],
+                   scope: str, post_logout: tuple[str, ...], backchannel_logout_uri: str | None,
+                   subject_type: str, sector_identifier: str | None, id_token_alg: str,
+                   first_party: bool, as_json: bool) -> None:
+    jwks = None
+    if jwks_file is not None:
+        try:
+            jwks = json.load(jwks_file)
+        except ValueError:
+            _fail("the JWKS file is not valid JSON")
+    try:
+        registered = provider().clients.register(
+            name=name, redirect_uris=list(redirect_uris), auth_method=auth_method,
+            grant_types=list(grant_types) or None, scope=scope, jwks=jwks, jwks_uri=jwks_uri,
+            post_logout_redirect_uris=list(post_logout),
+            backchannel_logout_uri=backchannel_logout_uri, subject_type=subject_type,
+            sector_identifier=sector_identifier, first_party=first_party,
+            id_token_alg=id_token_alg)
+    except ClientRegistrationError as exc:
+        _fail(str(exc))
+        return
+    c = registered.client
+    out: dict[str, Any] = {"client_id": c.client_id, "name": c.name,
+                           "token_endpoint_auth_method": c.auth_method,
+                           "redirect_uris": c.redirect_uris, "grant_types": c.grant_types,
+                           "scope": c.scope, "subject_type": c.subject_type}
+    if registered.client_secret:
+        out["client_secret"] = registered.client_secret
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        for key, value in out.items():
+            click.echo(f"{key}: {value}")
+        if registered.client_secret:
+            click.echo("The client secret is shown once; it is stored only as a keyed hash.")
+
+
+@click.group("users", help="Citizen accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--phone")
+@click.option("--name")
+@click.option("--trust-level", type=click.Choice(["2", "3", "4", "5"]), default="2",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def users_create(username: str, password: str, phone: str | None, name: str | None,
+                 trust_level: str, as_json: bool) -> None:
+    from idp.extensions import db
+
+    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    try:
+        user = accounts.create_user(username=username, password=password, phone=phone,
+                                    name=name, trust_level=int(trust_level),
+                                    actor="operator:cli")
+        db.session.commit()
+    except AccountError as exc:
+        _fail(str(exc))
+        return
+    out = {"id": user.id, "username": user.username, "trust_level": user.trust_level}
+    click.echo(json.dumps(out, ensure_ascii=False) if as_json else
+               f"created account {user.username} ({user.id}) at trust level {user.trust_level}")
+
+
+@users_group.command("set-trust-level")
+@click.option("--username", required=True)
+@click.option("--level", type=click.Choice(["2", "3", "4", "5"]), required=True)
+@with_appcontext
+def users_set_trust_level(username: str, level: str) -> None:
+    from idp.extensions import db
+
+    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    user = accounts.find_by_login(username)
+    if user is None:
+        _fail(f"no account {username}")
+        return
+    accounts.set_trust_level(user, int(level), actor="operator:cli")
+    db.session.commit()
+    click.echo(f"{username} is now at trust level {level}")
+
+
+@click.group("keys", help="Token-signing keys.")
+def keys_group() -> None:
+    pass
+
+
+@keys_group.command("rotate")
+@click.option("--alg", type=click.Choice(["RS256", "ES256", "all"]), default="all",
+              show_default=True)
+@click.option("--activate-in", type=int, default=None,
+              help="Seconds the new key is published before it signs "
+                   "(default IDP_KEY_PUBLISH_LEAD).")
+@with_appcontext
+def keys_rotate(alg: str, activate_in: int | None) -> None:
+    keys = provider().keys
+    keys.ensure_keys()
+    for name in (["RS256", "ES256"] if alg == "all" else [alg]):
+        key = keys.rotate(name, activate_in)
+        click.echo(f"{name}: new key {key.kid} published now, signs from "
+                   f"{key.activates_at.isoformat()}")
+
+
+@keys_group.command("list")
+@with_appcontext
+def keys_list() -> None:
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.oauth.models import SigningKey
+
+    for key in db.session.execute(select(SigningKey).order_by(SigningKey.activates_at)).scalars():
+        click.echo(f"{key.kid}\t{key.alg}\tactivates {key.activates_at.isoformat()}\t"
+                   f"expires {key.expires_at.isoformat() if key.expires_at else '-'}")
+
+
+def ensure_demo_data(app: Flask) -> dict[str, Any] | None:
+    """Create the demo business system and citizen once; return their details when created."""
+    from idp.extensions import db
+
+    p = provider()
+    if p.clients.get(DEMO_CLIENT_ID) is not None:
+        return None
+    settings = get_settings(app)
+    redirect = settings.demo_redirect_uri
+    base = redirect.rsplit("/", 1)[0]
+    registered = p.clients.register(
+        name="示例业务系统 (demo business system)", redirect_uris=[redirect],
+        auth_method="client_secret_basic",
+        grant_types=["authorization_code", "refresh_token", "client_credentials"],
+        post_logout_redirect_uris=[base + "/"], client_id=DEMO_CLIENT_ID,
+        backchannel_logout_uri=base + "/backchannel-logout", actor="system:demo")
+    accounts = cast(AccountService, app.extensions["idp.accounts"])
+    if accounts.find_by_login(DEMO_USERNAME) is None:
+        accounts.create_user(username=DEMO_USERNAME, password=DEMO_PASSWORD, phone="13800000000",
+                             name="演示用户", trust_level=3, actor="system:demo")
+        db.session.commit()
+    return {"client_id": DEMO_CLIENT_ID, "client_secret": registered.client_secret,
+            "redirect_uri": redirect, "username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+
+
+@click.command("serve", help="Run the provider under gunicorn.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", default=None, type=int, help="Default: IDP_WORKERS, else one per core.")
+@with_appcontext
+def serve(host: str, port: int, workers: int | None) -> None:
+    settings = get_settings()
+    workers = workers or settings.workers or (os.cpu_count() or 1)
+    if get_store().kind == "memory" and workers > 1:
+        _fail("the in-process store (no IDP_REDIS_URL) cannot be shared by several workers; "
+              "use --workers 1 or set IDP_REDIS_URL")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    provider().keys.ensure_keys()
+    if settings.demo_data:
+        demo = ensure_demo_data(app)
+        if demo:
+            _write_demo_credentials(app, demo)
+            _print_demo(demo, settings.issuer)
+        else:
+            click.echo(f"Demo data exists: client {DEMO_CLIENT_ID}, login {DEMO_USERNAME} / "
+                       f"{DEMO_PASSWORD} (the client secret was printed at first start).")
+    click.echo(f"Discovery: {settings.issuer}/.well-known/openid-configuration")
+    from idp.extensions import db
+
+    db.engine.dispose()  # no pooled connection may cross gunicorn's fork
+    _run_gunicorn(app, host, port, workers)
+
+
+def _write_demo_credentials(app: Flask, demo: dict[str, Any]) -> None:
+    """Development only: lets the sample business system (`make run`) use the demo client."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    path = os.path.join(app.instance_path, "demo-client.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"client_id": demo["client_id"], "client_secret": demo["client_secret"]}, f)
+
+
+def _print_demo(demo: dict[str, Any], issuer: str) -> None:
+    click.echo("Demo data created (shown once):")
+    click.echo(f"  business system client_id: {demo['client_id']}")
+    click.echo(f"  client_secret:              {demo['client_secret']}")
+    click.echo(f"  redirect_uri:               {demo['redirect_uri']}")
+    click.echo(f"  demo citizen login:         {demo['username']} / {demo['password']}")
+    click.echo(f"  try: {issuer}/authorize?response_type=code&client_id={demo['client_id']}"
+               f"&redirect_uri={demo['redirect_uri']}&scope=openid%20profile&state=demo")
+
+
+def _run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(M)sms')
+
+        def load(self) -> Flask:
+            return app
+
+    _Gunicorn().run()
+
+
+def register_cli(app: Flask) -> None:
+    for command in (clients_group, users_group, keys_group, serve):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    from idp import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+                     add_version_option=False, load_dotenv=False,
+                     help="unified-idp: the unified identity authentication platform.")
+    cli.main(prog_name="idp")

@@ -1,0 +1,147 @@
+"""Token minting and checking: RFC 9068 JWT access tokens, ID tokens, logout tokens, subjects."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from idp.oauth.keys import KeyManager
+from idp.oauth.models import Client
+from idp.security.crypto import KeyedHash, random_token
+from idp.store import Store
+
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+@dataclass(frozen=True)
+class AccessTokenInfo:
+    claims: dict[str, Any]
+
+    @property
+    def jti(self) -> str:
+        return str(self.claims["jti"])
+
+    @property
+    def grant_id(self) -> str | None:
+        head = self.jti.split(".", 1)[0]
+        return None if head == "cc" else head
+
+
+def half_hash(value: str, alg: str) -> str:
+    """at_hash / c_hash: left half of the SHA-256 digest (both RS256 and ES256 use SHA-256)."""
+    digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+class TokenService:
+    def __init__(self, keys: KeyManager, store: Store, issuer: str, pairwise: KeyedHash,
+                 access_ttl: int, id_ttl: int) -> None:
+        self.keys = keys
+        self.store = store
+        self.issuer = issuer
+        self.pairwise = pairwise
+        self.access_ttl = access_ttl
+        self.id_ttl = id_ttl
+
+    # --- subjects ---
+    def subject_for(self, client: Client, user_id: str) -> str:
+        if client.subject_type != "pairwise":
+            return user_id
+        sector = sector_of(client)
+        return self.pairwise.digest(f"{sector}|{user_id}")[:43]
+
+    # --- signing ---
+    def _sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        key = self.keys.signing_key(alg)
+        header = {"alg": alg, "kid": key.kid, "typ": typ}
+        return jwt.encode(header, claims, key, algorithms=[alg])
+
+    def access_token(self, *, client: Client, sub: str, scope: str, grant_id: str | None,
+                     auth_time: int | None = None, acr: str | None = None) -> tuple[str, int]:
+        now = int(time.time())
+        jti = f"{grant_id or 'cc'}.{random_token(12)}"
+        claims: dict[str, Any] = {"iss": self.issuer, "sub": sub, "aud": client.client_id,
+                                  "client_id": client.client_id, "iat": now,
+                                  "exp": now + self.access_ttl, "jti": jti, "scope": scope}
+        if auth_time is not None:
+            claims["auth_time"] = auth_time
+        if acr is not None:
+            claims["acr"] = acr
+        return self._sign(claims, "RS256", typ="at+jwt"), self.access_ttl
+
+    def id_token(self, *, client: Client, sub: str, auth_time: int, acr: str, amr: list[str],
+                 sid: str | None, nonce: str | None, access_token: str | None,
+                 extra: dict[str, Any] | None = None) -> str:
+        now = int(time.time())
+        alg = client.id_token_alg
+        claims: dict[str, Any] = {"iss": self.issuer, "sub": sub, "aud": client.client_id,
+                                  "azp": client.client_id, "iat": now, "exp": now + self.id_ttl,
+                                  "auth_time": auth_time, "acr": acr, "amr": amr}
+        if sid:
+            claims["sid"] = sid
+        if nonce:
+            claims["nonce"] = nonce
+        if access_token:
+            claims["at_hash"] = half_hash(access_token, alg)
+        for name, value in (extra or {}).items():
+            claims.setdefault(name, value)
+        return self._sign(claims, alg)
+
+    def logout_token(self, *, client: Client, sub: str, sid: str) -> str:
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": client.client_id, "iat": now, "exp": now + 120,
+                  "jti": random_token(16), "sub": sub, "sid": sid,
+                  "events": {BACKCHANNEL_EVENT: {}}}
+        return self._sign(claims, client.id_token_alg, typ="logout+jwt")
+
+    # --- checking ---
+    def decode(self, token: str, *, check_exp: bool = True) -> dict[str, Any] | None:
+        """Verify a token this provider signed; None if forged, foreign or (optionally) expired."""
+        try:
+            decoded = jwt.decode(token, self.keys.verify_set(), algorithms=["RS256", "ES256"])
+        except (JoseError, ValueError, TypeError):
+            return None
+        claims = dict(decoded.claims)
+        if claims.get("iss") != self.issuer:
+            return None
+        if check_exp and int(claims.get("exp", 0)) <= int(time.time()):
+            return None
+        return claims
+
+    def check_access_token(self, token: str) -> AccessTokenInfo | None:
+        """Authoritative check: signature, expiry, and the revocation markers in the store."""
+        if token.count(".") != 2:
+            return None
+        claims = self.decode(token)
+        if claims is None or "jti" not in claims or "client_id" not in claims:
+            return None
+        info = AccessTokenInfo(claims)
+        keys = ["revoked-jti:" + info.jti]
+        if info.grant_id:
+            keys.append("revoked-grant:" + info.grant_id)
+        if any(v is not None for v in self.store.mget(keys)):
+            return None
+        return info
+
+    def revoke_access_token(self, info: AccessTokenInfo) -> None:
+        ttl = int(info.claims["exp"]) - int(time.time()) + 5
+        if ttl > 0:
+            self.store.set("revoked-jti:" + info.jti, "1", ttl)
+
+    def mark_grant_revoked(self, grant_id: str) -> None:
+        self.store.set("revoked-grant:" + grant_id, "1", self.access_ttl + 60)
+
+
+def sector_of(client: Client) -> str:
+    """The sector a pairwise subject is computed for: the registered sector, else the host."""
+    if client.sector_identifier:
+        return client.sector_identifier
+    hosts = {urlparse(uri).hostname for uri in client.redirect_uris}
+    return sorted(h for h in hosts if h)[0] if hosts else client.client_id

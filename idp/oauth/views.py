@@ -1,0 +1,359 @@
+"""HTTP endpoints of the provider: discovery, JWKS, authorize, token, userinfo, logout."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
+
+from idp.accounts.models import User
+from idp.accounts.sessions import SsoSession
+from idp.accounts.views import SESSION_COOKIE, clear_session_cookie, current_sso
+from idp.extensions import csrf
+from idp.oauth.models import Client
+from idp.oauth.server import Authorizee, provider
+from idp.oauth.services import CLAIMS_SUPPORTED, SCOPE_CLAIMS, SCOPES, parse_claims_request
+from idp.oauth.services import user_claims as release_claims
+
+bp = Blueprint("oauth", __name__)
+TRUST_LEVELS = ("2", "3", "4", "5")
+
+
+# --- Discovery and keys ---
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    iss = provider().settings.issuer
+    doc = {
+        "issuer": iss,
+        "authorization_endpoint": iss + "/authorize",
+        "token_endpoint": iss + "/token",
+        "userinfo_endpoint": iss + "/userinfo",
+        "jwks_uri": iss + "/jwks",
+        "revocation_endpoint": iss + "/revoke",
+        "introspection_endpoint": iss + "/introspect",
+        "end_session_endpoint": iss + "/logout",
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                  "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                       "client_secret_post", "private_key_jwt",
+                                                       "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post",
+                                                          "private_key_jwt"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": list(TRUST_LEVELS),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": ["zh-CN", "en"],
+        "claims_locales_supported": ["zh-CN"],
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
+        "authorization_response_iss_parameter_supported": False,
+    }
+    response = jsonify(doc)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/jwks")
+def jwks() -> Response:
+    response = jsonify(provider().keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# --- Authorization endpoint ---
+def _error_page(error: str, description: str, status: int = 400) -> Response:
+    return make_response(render_template("error.html", error=error, description=description),
+                         status)
+
+
+def _redirect_error(redirect_uri: str, error: str, description: str) -> Response:
+    params = [("error", error), ("error_description", description)]
+    if request.values.get("state"):
+        params.append(("state", request.values["state"]))
+    return redirect(add_params_to_uri(redirect_uri, params), 302)
+
+
+def _oauth_error(error: OAuth2Error) -> Response:
+    """Redirect only when the client and redirect_uri were verified (RFC 6749 §4.1.2.1)."""
+    if error.redirect_uri:
+        error.state = request.values.get("state")
+        status, body, headers = error()
+        return Response(body, status=status, headers=headers)
+    return _error_page(error.error, error.get_error_description() or error.error)
+
+
+def _request_key() -> str:
+    items = sorted((k, v) for k, v in request.args.items(multi=True))
+    return hashlib.sha256(urlencode(items).encode()).hexdigest()[:32]
+
+
+def _required_level(acr_values: str | None, claims: dict[str, Any] | None) -> int | None:
+    wanted = (acr_values or "").split()
+    acr_claim = ((claims or {}).get("id_token") or {}).get("acr") or {}
+    if isinstance(acr_claim, dict):
+        wanted += acr_claim.get("values") or ([acr_claim["value"]] if "value" in acr_claim else [])
+    if not wanted:
+        return None
+    known = [int(v) for v in wanted if v in TRUST_LEVELS]
+    return min(known) if known else 99  # nothing we can meet
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # relying parties may POST authorization requests; the consent form checks CSRF
+def authorize() -> Response:
+    p = provider()
+    try:
+        grant = p.server.get_consent_grant(end_user=None)
+    except OAuth2Error as exc:
+        return _oauth_error(exc)
+    for name, error in (("request", "request_not_supported"),
+                        ("request_uri", "request_uri_not_supported"),
+                        ("registration", "registration_not_supported")):
+        if name in request.values:
+            return _redirect_error(grant.redirect_uri, error, f"'{name}' is not supported.")
+    redirect_uri: str = grant.redirect_uri
+    client: Client = grant.client
+    values = request.values
+
+    prompt = set(values.get("prompt", "").split())
+    if "none" in prompt and len(prompt) > 1:
+        return _redirect_error(redirect_uri, "invalid_request",
+                               "prompt=none cannot be combined with other values.")
+    max_age = values.get("max_age")
+    if max_age is not None and not max_age.isdigit():
+        return _redirect_error(redirect_uri, "invalid_request", "max_age must be an integer.")
+    try:
+        claims = parse_claims_request(values.get("claims"))
+    except ValueError:
+        return _redirect_error(redirect_uri, "invalid_request", "claims is not valid JSON.")
+
+    sso = current_sso(touch=True)
+    user = p.accounts.get(sso.user_id) if sso else None
+    if user is None or user.disabled:
+        sso, user = None, None
+    now = int(time.time())
+    key = _request_key()
+    login_after = session.get("login_after", {})
+    needs_login = (
+        sso is None
+        or ("login" in prompt and sso.auth_time < login_after.get(key, now + 1))
+        or (max_age is not None and now - sso.auth_time > int(max_age))
+    )
+    if needs_login:
+        if "none" in prompt:
+            return _redirect_error(redirect_uri, "login_required", "The person must log in.")
+        session["login_after"] = {key: now}
+        params = {"next": request.full_path}
+        for name in ("login_hint", "ui_locales"):
+            if values.get(name):
+                params[name] = values[name]
+        return redirect(url_for("accounts.login", **params))
+    assert sso is not None and user is not None
+
+    required = _required_level(values.get("acr_values"), claims)
+    if required is not None and user.trust_level < required:
+        return _redirect_error(redirect_uri, "unmet_authentication_requirements",
+                               "The account's trust level is below the requested acr.")
+
+    scope: str = grant.request.scope or ""
+    if "openid" not in scope.split():
+        return _redirect_error(redirect_uri, "invalid_scope", "The openid scope is required.")
+    if not client.first_party and ("consent" in prompt or
+                                   not p.consents.covers(user.id, client.client_id, scope)):
+        if "none" in prompt:
+            return _redirect_error(redirect_uri, "consent_required",
+                                   "The person has not consented to this client.")
+        decision = request.form.get("decision") if request.method == "POST" else None
+        if decision is None:
+            return _consent_page(client, user, scope, claims)
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (ValidationError, CSRFError):
+            return _error_page("invalid_request", _("The form expired. Please try again."))
+        if decision != "allow":
+            p.consents.deny(user.id, client.client_id)
+            return _redirect_error(redirect_uri, "access_denied", "The person declined.")
+        p.consents.remember(user.id, client.client_id, scope)
+
+    authorizee = Authorizee(id=user.id, sid=sso.sid, auth_time=sso.auth_time,
+                            acr=str(user.trust_level), amr=sso.amr,
+                            nonce=values.get("nonce"), claims=claims)
+    response = p.server.create_authorization_response(grant=grant, grant_user=authorizee)
+    p.sessions.add_client(sso, client.client_id)
+    session.pop("login_after", None)
+    return response  # type: ignore[no-any-return]
+
+
+def _consent_page(client: Client, user: User, scope: str,
+                  claims: dict[str, Any] | None) -> Response:
+    items = []
+    for s in scope.split():
+        if s in SCOPE_CLAIMS or s == "openid" or s == "offline_access":
+            items.append(s)
+    extra = sorted(k for k in ((claims or {}).get("userinfo") or {}) if k in CLAIMS_SUPPORTED)
+    return make_response(render_template("consent.html", client=client, user=user,
+                                         scopes=items, extra_claims=extra,
+                                         action=request.full_path))
+
+
+# --- Token, revocation, introspection ---
+@bp.post("/token")
+@csrf.exempt
+def token() -> Response:
+    response: Response = provider().server.create_token_response()
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke() -> Response:
+    return provider().server.create_endpoint_response("revocation")  # type: ignore[no-any-return]
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect() -> Response:
+    response: Response = provider().server.create_endpoint_response("introspection")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- UserInfo ---
+def _bearer_error(error: str, description: str, status: int) -> Response:
+    response = jsonify({"error": error, "error_description": description})
+    response.status_code = status
+    response.headers["WWW-Authenticate"] = (f'Bearer error="{error}", '
+                                            f'error_description="{description}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo() -> Response:
+    p = provider()
+    auth = request.headers.get("Authorization", "")
+    value = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    if value is None and request.method == "POST":
+        value = request.form.get("access_token")  # RFC 6750 §2.2
+    if not value:
+        response = _bearer_error("invalid_request", "No access token was sent.", 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
+        return response
+    info = p.tokens.check_access_token(value)
+    if info is None or info.grant_id is None:
+        return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
+    if "openid" not in str(info.claims.get("scope", "")).split():
+        return _bearer_error("insufficient_scope", "The token lacks the openid scope.", 403)
+    found = p.grants.get_with_user(info.grant_id)
+    if found is None:
+        return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
+    grant, user = found
+    requested = (grant.claims or {}).get("userinfo") or {}
+    body = {"sub": info.claims["sub"], **release_claims(user, info.claims["scope"], requested)}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ---
+def _logout_target() -> tuple[Client | None, str | None, dict[str, Any] | None, Response | None]:
+    """Validate id_token_hint, client_id and post_logout_redirect_uri; the error page if bad."""
+    p = provider()
+    values = request.values
+    hint_claims = None
+    client_id = values.get("client_id")
+    if values.get("id_token_hint"):
+        hint_claims = p.tokens.decode(values["id_token_hint"], check_exp=False)
+        if hint_claims is None:
+            return None, None, None, _error_page("invalid_request",
+                                                 _("The logout request is not valid."))
+        aud = hint_claims.get("aud")
+        hint_client = aud[0] if isinstance(aud, list) else aud
+        if client_id and client_id != hint_client:
+            return None, None, None, _error_page("invalid_request",
+                                                 _("The logout request is not valid."))
+        client_id = hint_client
+    client = p.clients.get(client_id) if client_id else None
+    target = values.get("post_logout_redirect_uri")
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        return None, None, None, _error_page("invalid_request",
+                                             _("The logout return address is not registered."))
+    return client, target, hint_claims, None
+
+
+def _finish_logout(sso: SsoSession | None, target: str | None) -> Response:
+    if sso is not None:
+        provider().sessions.end(sso.sid, actor="user:" + sso.user_id, ip=request.remote_addr)
+    if target:
+        params = [("state", request.values["state"])] if request.values.get("state") else []
+        response = redirect(add_params_to_uri(target, params), 302)
+    else:
+        response = make_response(render_template("logged_out.html"))
+    clear_session_cookie(response)
+    return response
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt  # a cross-site navigation from the business system; confirmation is CSRF-checked
+def end_session() -> Response:
+    client, target, hint, error = _logout_target()
+    if error is not None:
+        return error
+    sso = current_sso(touch=False)
+    if sso is None:
+        return _finish_logout(None, target)
+    if hint is not None and hint.get("sid") == sso.sid:
+        return _finish_logout(sso, target)
+    fields = {k: request.values[k] for k in ("post_logout_redirect_uri", "state", "client_id",
+                                             "id_token_hint", "ui_locales")
+              if request.values.get(k)}
+    if client is not None:
+        fields.setdefault("client_id", client.client_id)
+    return make_response(render_template("logout_confirm.html", fields=fields, client=client))
+
+
+@bp.post("/logout/confirm")
+def end_session_confirmed() -> Response:
+    _client, target, _hint, error = _logout_target()
+    if error is not None:
+        return error
+    if request.form.get("decision") != "logout":
+        return redirect(url_for("accounts.home"))
+    return _finish_logout(current_sso(touch=False), target)
+
+
+__all__ = ["bp", "SESSION_COOKIE"]

@@ -1,0 +1,133 @@
+"""One typed Settings object: every IDP_* variable, documented and validated at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me-0123456789abcdef"
+DEV_ISSUER = "http://127.0.0.1:5000"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the provider reads. `docs/configuration.md` documents each one."""
+
+    env: str = "development"  # IDP_ENV: development | production | test
+    secret_key: str = DEV_SECRET_KEY  # IDP_SECRET_KEY: signs cookies, derives encryption keys
+    issuer: str = DEV_ISSUER  # IDP_ISSUER: the `iss` of every token; https in production
+    database_url: str = "sqlite:///instance/idp.db"  # IDP_DATABASE_URL
+    redis_url: str = ""  # IDP_REDIS_URL: empty = in-process store (single process only)
+    access_token_ttl: int = 600  # IDP_ACCESS_TOKEN_TTL seconds
+    id_token_ttl: int = 600  # IDP_ID_TOKEN_TTL seconds
+    refresh_token_ttl: int = 30 * 24 * 3600  # IDP_REFRESH_TOKEN_TTL seconds
+    code_ttl: int = 60  # IDP_CODE_TTL seconds, counted from issue
+    session_idle_ttl: int = 30 * 60  # IDP_SESSION_IDLE_TTL seconds
+    session_max_ttl: int = 12 * 3600  # IDP_SESSION_MAX_TTL seconds
+    key_publish_lead: int = 3600  # IDP_KEY_PUBLISH_LEAD: seconds a rotated key waits in JWKS
+    key_cache_ttl: int = 60  # IDP_KEY_CACHE_TTL: seconds each worker caches the key set
+    client_assertion_max_lifetime: int = 300  # IDP_CLIENT_ASSERTION_MAX_LIFETIME seconds
+    backchannel_timeout: float = 3.0  # IDP_BACKCHANNEL_TIMEOUT seconds per business system
+    argon2_memory_kib: int = 19456  # IDP_ARGON2_MEMORY_KIB (OWASP: 19 MiB)
+    argon2_time_cost: int = 2  # IDP_ARGON2_TIME_COST
+    argon2_parallelism: int = 1  # IDP_ARGON2_PARALLELISM
+    default_locale: str = "zh_Hans_CN"  # IDP_DEFAULT_LOCALE: zh_Hans_CN | en
+    demo_data: bool = False  # IDP_DEMO_DATA: create the demo client and citizen on start
+    demo_redirect_uri: str = "http://127.0.0.1:5001/callback"  # IDP_DEMO_REDIRECT_URI
+    workers: int = 0  # IDP_WORKERS: gunicorn workers for `idp serve`; 0 = one per core
+    extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlparse(self.issuer).scheme == "https"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = environ.get("IDP_" + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.env not in {"development", "production", "test"}:
+            raise SettingsError("IDP_ENV must be development, production or test")
+        issuer = urlparse(self.issuer)
+        if issuer.scheme not in {"http", "https"} or not issuer.netloc:
+            raise SettingsError("IDP_ISSUER must be an absolute http(s) URL")
+        if issuer.query or issuer.fragment or self.issuer.endswith("/"):
+            raise SettingsError("IDP_ISSUER must have no query, fragment or trailing slash")
+        if len(self.secret_key) < 32:
+            raise SettingsError("IDP_SECRET_KEY must be at least 32 characters")
+        if not self.database_url.startswith(("sqlite:", "postgresql")):
+            raise SettingsError("IDP_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("IDP_REDIS_URL must be a redis:// or rediss:// URL")
+        for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "code_ttl",
+                     "session_idle_ttl", "session_max_ttl"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"IDP_{name.upper()} must be a positive number of seconds")
+        if self.code_ttl > 600:
+            raise SettingsError("IDP_CODE_TTL must be at most 600 seconds (RFC 6749 §4.1.2)")
+        if self.client_assertion_max_lifetime > 3600:
+            raise SettingsError("IDP_CLIENT_ASSERTION_MAX_LIFETIME must be at most 3600")
+        if self.default_locale not in {"zh_Hans_CN", "en"}:
+            raise SettingsError("IDP_DEFAULT_LOCALE must be zh_Hans_CN or en")
+        if self.is_production:
+            self._validate_production()
+        elif self.secret_key == DEV_SECRET_KEY and self.env == "development":
+            log.warning("IDP_SECRET_KEY is the development default: never use it in production")
+
+    def _validate_production(self) -> None:
+        if self.secret_key == DEV_SECRET_KEY:
+            raise SettingsError("IDP_SECRET_KEY is the development default; set a real secret")
+        if urlparse(self.issuer).scheme != "https":
+            raise SettingsError("IDP_ISSUER must be https in production")
+        if not self.redis_url:
+            raise SettingsError("IDP_REDIS_URL is required in production (shared store)")
+        if self.database_url.startswith("sqlite:"):
+            raise SettingsError("IDP_DATABASE_URL must be PostgreSQL in production")
+        if self.demo_data:
+            raise SettingsError("IDP_DEMO_DATA must be off in production")
+
+
+def _coerce(name: str, kind: Any, raw: str) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    var = "IDP_" + name.upper()
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise SettingsError(f"{var} must be a {kind}, got {raw!r}") from None
+    return raw

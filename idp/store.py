@@ -1,0 +1,191 @@
+"""The ephemeral-state store (sessions, codes, replay caches, counters): Redis or in-process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Store(Protocol):
+    """The small interface every piece of ephemeral state goes through."""
+
+    kind: str
+
+    def get(self, key: str) -> str | None: ...
+    def mget(self, keys: list[str]) -> list[str | None]: ...
+    def set(self, key: str, value: str, ttl: int) -> None: ...
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """Set only if absent; True if this call set it (atomic)."""
+        ...
+    def getdel(self, key: str) -> str | None:
+        """Return and delete in one atomic step (single use)."""
+        ...
+    def delete(self, *keys: str) -> None: ...
+    def incr(self, key: str, ttl: int) -> int:
+        """Increment; the first increment starts the key's lifetime."""
+        ...
+    def sadd(self, key: str, member: str, ttl: int) -> None: ...
+    def srem(self, key: str, member: str) -> None: ...
+    def smembers(self, key: str) -> set[str]: ...
+    def ping(self) -> bool: ...
+    def flush(self) -> None:
+        """Remove every key under this store's prefix (tests only)."""
+        ...
+
+
+class MemoryStore:
+    """In-process store for the single-process embedded default; never for several workers."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[object, float]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str) -> object | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires <= time.monotonic():
+            del self._data[key]
+            return None
+        return value
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            value = self._live(key)
+            return value if isinstance(value, str) else None
+
+    def mget(self, keys: list[str]) -> list[str | None]:
+        return [self.get(k) for k in keys]
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        with self._lock:
+            self._data[key] = (value, time.monotonic() + ttl)
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        with self._lock:
+            if self._live(key) is not None:
+                return False
+            self._data[key] = (value, time.monotonic() + ttl)
+            return True
+
+    def getdel(self, key: str) -> str | None:
+        with self._lock:
+            value = self._live(key)
+            self._data.pop(key, None)
+            return value if isinstance(value, str) else None
+
+    def delete(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._data.pop(key, None)
+
+    def incr(self, key: str, ttl: int) -> int:
+        with self._lock:
+            value = self._live(key)
+            if value is None:
+                self._data[key] = ("1", time.monotonic() + ttl)
+                return 1
+            count = int(str(value)) + 1
+            self._data[key] = (str(count), self._data[key][1])
+            return count
+
+    def sadd(self, key: str, member: str, ttl: int) -> None:
+        with self._lock:
+            value = self._live(key)
+            members = set(value) if isinstance(value, frozenset) else set()
+            members.add(member)
+            self._data[key] = (frozenset(members), time.monotonic() + ttl)
+
+    def srem(self, key: str, member: str) -> None:
+        with self._lock:
+            value = self._live(key)
+            if isinstance(value, frozenset):
+                self._data[key] = (value - {member}, self._data[key][1])
+
+    def smembers(self, key: str) -> set[str]:
+        with self._lock:
+            value = self._live(key)
+            return set(value) if isinstance(value, frozenset) else set()
+
+    def ping(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class RedisStore:
+    """Redis-backed store: the production implementation, shared by every worker."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, prefix: str = "idp:") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+        self._prefix = prefix
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    def get(self, key: str) -> str | None:
+        return self._redis.get(self._k(key))  # type: ignore[return-value]
+
+    def mget(self, keys: list[str]) -> list[str | None]:
+        if not keys:
+            return []
+        return self._redis.mget([self._k(k) for k in keys])  # type: ignore[return-value]
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        self._redis.set(self._k(key), value, ex=max(int(ttl), 1))
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        return bool(self._redis.set(self._k(key), value, ex=max(int(ttl), 1), nx=True))
+
+    def getdel(self, key: str) -> str | None:
+        return self._redis.getdel(self._k(key))  # type: ignore[return-value]
+
+    def delete(self, *keys: str) -> None:
+        if keys:
+            self._redis.delete(*[self._k(k) for k in keys])
+
+    def incr(self, key: str, ttl: int) -> int:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.incr(self._k(key))
+        pipe.expire(self._k(key), max(int(ttl), 1), nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+
+    def sadd(self, key: str, member: str, ttl: int) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.sadd(self._k(key), member)
+        pipe.expire(self._k(key), max(int(ttl), 1))
+        pipe.execute()
+
+    def srem(self, key: str, member: str) -> None:
+        self._redis.srem(self._k(key), member)
+
+    def smembers(self, key: str) -> set[str]:
+        return set(self._redis.smembers(self._k(key)))  # type: ignore[arg-type]
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+            return False
+
+    def flush(self) -> None:
+        keys = list(self._redis.scan_iter(match=self._prefix + "*", count=1000))
+        if keys:
+            self._redis.delete(*keys)
+
+
+def create_store(redis_url: str, prefix: str = "idp:") -> Store:
+    if redis_url:
+        return RedisStore(redis_url, prefix)
+    return MemoryStore()

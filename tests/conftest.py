@@ -1,0 +1,242 @@
+"""Shared fixtures: one provider per run on SQLite+memory, or PostgreSQL+Redis when asked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import MetaData, text
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from idp import create_app
+from idp.extensions import db, get_store
+from idp.settings import Settings
+
+TEST_SECRET = "test-secret-key-" + "x" * 32
+PASSWORD = "Correct-Horse-9"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """A real HTTP server in a thread (werkzeug), for clients that speak HTTP."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.server: BaseWSGIServer = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "idp-test.db")
+
+
+@pytest.fixture(scope="session")
+def provider_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, provider_port: int) -> Iterator[Flask]:
+    settings = Settings.from_env(
+        {}, env="test", secret_key=TEST_SECRET, issuer=f"http://127.0.0.1:{provider_port}",
+        database_url=_database_url(tmp_path_factory),
+        redis_url=os.environ.get("IDP_TEST_REDIS_URL", ""),
+        argon2_memory_kib=8192, argon2_time_cost=1, key_publish_lead=3600, key_cache_ttl=0,
+        backchannel_timeout=5.0)
+    application = create_app(settings, TESTING=True)
+    with application.app_context():
+        _reset_schema()
+        from flask_migrate import upgrade
+
+        upgrade()
+        application.extensions["idp.provider"].keys.ensure_keys()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _reset_schema() -> None:
+    """Start from an empty database, so the migrations are what builds the schema."""
+    meta = MetaData()
+    meta.reflect(bind=db.engine)
+    meta.drop_all(bind=db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+KEEP_TABLES = {"signing_key", "alembic_version"}
+
+
+@pytest.fixture(autouse=True)
+def clean_state(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        meta = MetaData()
+        meta.reflect(bind=db.engine)
+        with db.engine.begin() as conn:
+            for table in reversed(meta.sorted_tables):
+                if table.name not in KEEP_TABLES:
+                    conn.execute(table.delete())
+        get_store(app).flush()
+
+
+@pytest.fixture(scope="session")
+def live_provider(app: Flask, provider_port: int) -> Iterator[LiveServer]:
+    server = LiveServer(app, provider_port)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def provider(app: Flask) -> Any:
+    return app.extensions["idp.provider"]
+
+
+@dataclass
+class TestUser:
+    id: str
+    username: str
+    password: str
+    phone: str | None
+
+
+@dataclass
+class TestClient:
+    client_id: str
+    client_secret: str | None
+    redirect_uri: str
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Any:
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, password: str = PASSWORD, trust_level: int = 2,
+             phone: str | None = None, name: str | None = "张三") -> TestUser:
+        n = next(counter)
+        username = username or f"citizen{n}"
+        phone = phone or f"139{secrets.randbelow(10**8):08d}"
+        accounts = app.extensions["idp.accounts"]
+        user = accounts.create_user(username=username, password=password, phone=phone,
+                                    name=name, trust_level=trust_level)
+        db.session.commit()
+        return TestUser(user.id, username, password, phone)
+
+    return make
+
+
+@pytest.fixture
+def make_client(app: Flask) -> Any:
+    def make(redirect_uri: str = "https://rp.example.gov.cn/callback", **kwargs: Any) -> TestClient:
+        kwargs.setdefault("name", "业务系统")
+        kwargs.setdefault("auth_method", "client_secret_basic")
+        kwargs.setdefault("grant_types", ["authorization_code", "refresh_token",
+                                          "client_credentials"]
+                          if kwargs["auth_method"] != "none"
+                          else ["authorization_code", "refresh_token"])
+        kwargs.setdefault("first_party", True)
+        kwargs.setdefault("redirect_uris", [redirect_uri])
+        registered = app.extensions["idp.provider"].clients.register(**kwargs)
+        return TestClient(registered.client.client_id, registered.client_secret,
+                          kwargs["redirect_uris"][0])
+
+    return make
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class Browser:
+    """Drives the provider through Flask's test client the way a browser would."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, user: TestUser, password: str | None = None, next_url: str = "") -> Any:
+        page = self.client.get("/login")
+        return self.client.post("/login", data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "identifier": user.username, "password": password or user.password,
+            "next": next_url})
+
+    def authorize(self, client: TestClient, **params: str) -> Any:
+        query = {"response_type": "code", "client_id": client.client_id,
+                 "redirect_uri": client.redirect_uri, "scope": "openid profile",
+                 "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4)}
+        query.update(params)
+        return self.client.get("/authorize?" + urlencode(query))
+
+    def code_for(self, client: TestClient, **params: str) -> tuple[str, str]:
+        """Run the authorization request with PKCE; return (code, verifier)."""
+        verifier, challenge = pkce_pair()
+        params.setdefault("code_challenge", challenge)
+        params.setdefault("code_challenge_method", "S256")
+        response = self.authorize(client, **params)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        query = redirect_params(response)
+        assert "code" in query, query
+        return query["code"], verifier
+
+
+def redirect_params(response: Any) -> dict[str, str]:
+    location = response.headers["Location"]
+    return {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    return Browser(app.test_client())
+
+
+def token_request(app: Flask, client: TestClient, **data: str) -> Any:
+    return app.test_client().post("/token", data=data,
+                                  auth=(client.client_id, client.client_secret or ""))
+
+
+def exchange(app: Flask, client: TestClient, code: str, verifier: str) -> Any:
+    return token_request(app, client, grant_type="authorization_code", code=code,
+                         redirect_uri=client.redirect_uri, code_verifier=verifier)

@@ -1,0 +1,50 @@
+"""Token endpoint, authorization_code grant (RFC 6749 §4.1.3-4.1.4, §5.2; RFC 7636 §4.6)."""
+
+from __future__ import annotations
+
+from tests.conftest import exchange, token_request
+
+
+def test_code_exchange_returns_tokens_with_oidc_claims(app, browser, make_user, make_client):
+    user, client = make_user(trust_level=3), make_client()
+    browser.login(user)
+    code, verifier = browser.code_for(client, nonce="n-123")
+    response = exchange(app, client, code, verifier)
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["token_type"] == "Bearer"
+    assert set(body) >= {"access_token", "refresh_token", "id_token", "expires_in", "scope"}
+    assert response.headers["Cache-Control"] == "no-store"
+    claims = app.extensions["idp.provider"].tokens.decode(body["id_token"])
+    assert claims["nonce"] == "n-123"
+    assert claims["acr"] == "3"
+    assert claims["amr"] == ["pwd"]
+    assert claims["sub"] == user.id
+    assert claims["aud"] == client.client_id
+    assert {"iss", "exp", "iat", "auth_time", "sid", "at_hash"} <= set(claims)
+
+
+def test_replayed_code_fails_and_revokes_tokens_issued_from_it(app, browser, make_user,
+                                                              make_client):
+    user, client = make_user(), make_client()
+    browser.login(user)
+    code, verifier = browser.code_for(client)
+    first = exchange(app, client, code, verifier).json
+    replay = exchange(app, client, code, verifier)
+    assert replay.status_code == 400
+    assert replay.json["error"] == "invalid_grant"
+    introspect = app.test_client().post("/introspect", data={"token": first["access_token"]},
+                                        auth=(client.client_id, client.client_secret))
+    assert introspect.json == {"active": False}
+    refresh = token_request(app, client, grant_type="refresh_token",
+                            refresh_token=first["refresh_token"])
+    assert refresh.json["error"] == "invalid_grant"
+
+
+def test_wrong_pkce_verifier_is_invalid_grant(app, browser, make_user, make_client):
+    user, client = make_user(), make_client()
+    browser.login(user)
+    code, _ = browser.code_for(client)
+    response = exchange(app, client, code, "x" * 50)
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_grant"
