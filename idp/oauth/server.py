@@ -136,6 +136,8 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return provider().store.add(f"assertion-jti:{claims['sub']}:{jti}", "1", ttl)
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
+        if client.auth_method != self.CLIENT_AUTH_METHOD:
+            raise InvalidClientError(description="The client does not use private_key_jwt.")
         if client.jwks:
             return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
         return KeySet.import_key_set(_fetch_jwks(cast(str, client.jwks_uri)))

@@ -153,6 +153,8 @@ def authorize() -> Response:
     max_age = values.get("max_age")
     if max_age is not None and not max_age.isdigit():
         return _redirect_error(redirect_uri, "invalid_request", "max_age must be an integer.")
+    if max_age == "0":
+        prompt.add("login")  # OIDC Core §3.1.2.1: max_age=0 is prompt=login
     try:
         claims = parse_claims_request(values.get("claims"))
     except ValueError:

@@ -1,0 +1,52 @@
+# unified-idp: `make run` serves the provider with demo data; `make test` runs every check.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export IDP_DATABASE_URL ?= sqlite:///instance/idp.db
+
+.PHONY: install run test check lint typecheck imports pytest migrations-check translations bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo
+
+idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo: idp/translations/zh_Hans_CN/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d idp/translations >/dev/null
+
+# Provider on http://127.0.0.1:5000 and the sample business system on http://127.0.0.1:5001.
+run: install
+	$(BIN)/idp db upgrade
+	@IDP_DEMO_DATA=1 $(BIN)/idp serve --workers 1 & idp_pid=$$!; \
+	  trap 'kill $$idp_pid 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python -m clients.sample_rp --credentials instance/demo-client.json
+
+test: install lint typecheck imports pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports --no-cache
+
+pytest: install
+	$(BIN)/pytest
+
+# Re-extract the UI strings after changing templates or messages.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/idp-messages.pot . >/dev/null
+	$(BIN)/pybabel update -i /tmp/idp-messages.pot -d idp/translations -l zh_Hans_CN
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

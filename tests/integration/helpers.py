@@ -1,0 +1,50 @@
+"""Helpers shared by the integration tests: run the code flow, call the token-side endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from tests.conftest import Browser, TestClient, TestUser, exchange
+
+
+def tokens_for(app: Flask, browser: Browser, user: TestUser, client: TestClient,
+               **params: str) -> dict[str, Any]:
+    """Log `user` in, run the code flow with PKCE for a confidential client, return the tokens."""
+    browser.login(user)
+    code, verifier = browser.code_for(client, **params)
+    response = exchange(app, client, code, verifier)
+    assert response.status_code == 200, response.json
+    return dict(response.json)
+
+
+def public_tokens_for(app: Flask, browser: Browser, user: TestUser, client: TestClient,
+                      **params: str) -> dict[str, Any]:
+    """The code flow for a public client (auth method "none": client_id in the form)."""
+    browser.login(user)
+    code, verifier = browser.code_for(client, **params)
+    response = app.test_client().post("/token", data={
+        "grant_type": "authorization_code", "code": code, "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri, "code_verifier": verifier})
+    assert response.status_code == 200, response.json
+    return dict(response.json)
+
+
+def post_as(app: Flask, path: str, client: TestClient, **data: str) -> Any:
+    """POST to a token-side endpoint authenticating with client_secret_basic."""
+    return app.test_client().post(path, data=data,
+                                  auth=(client.client_id, client.client_secret or ""))
+
+
+def introspect(app: Flask, client: TestClient, token: str, **data: str) -> Any:
+    return post_as(app, "/introspect", client, token=token, **data)
+
+
+def revoke(app: Flask, client: TestClient, token: str, **data: str) -> Any:
+    return post_as(app, "/revoke", client, token=token, **data)
+
+
+def refresh(app: Flask, client: TestClient, refresh_token: str, **data: str) -> Any:
+    return post_as(app, "/token", client, grant_type="refresh_token",
+                   refresh_token=refresh_token, **data)
