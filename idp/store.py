@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Protocol
 
+Members = set[str]  # named here: `set` is also a Store method
+
 
 class Store(Protocol):
     """The small interface every piece of ephemeral state goes through."""
@@ -27,7 +29,7 @@ class Store(Protocol):
         ...
     def sadd(self, key: str, member: str, ttl: int) -> None: ...
     def srem(self, key: str, member: str) -> None: ...
-    def smembers(self, key: str) -> set[str]: ...
+    def smembers(self, key: str) -> Members: ...
     def ping(self) -> bool: ...
     def flush(self) -> None:
         """Remove every key under this store's prefix (tests only)."""
@@ -106,7 +108,7 @@ class MemoryStore:
             if isinstance(value, frozenset):
                 self._data[key] = (value - {member}, self._data[key][1])
 
-    def smembers(self, key: str) -> set[str]:
+    def smembers(self, key: str) -> Members:
         with self._lock:
             value = self._live(key)
             return set(value) if isinstance(value, frozenset) else set()
@@ -170,8 +172,8 @@ class RedisStore:
     def srem(self, key: str, member: str) -> None:
         self._redis.srem(self._k(key), member)
 
-    def smembers(self, key: str) -> set[str]:
-        return set(self._redis.smembers(self._k(key)))  # type: ignore[arg-type]
+    def smembers(self, key: str) -> Members:
+        return set(self._redis.smembers(self._k(key)))  # type: ignore[arg-type,unused-ignore]
 
     def ping(self) -> bool:
         try:

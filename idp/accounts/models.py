@@ -19,7 +19,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     __tablename__ = "user_account"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)

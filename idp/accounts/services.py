@@ -12,10 +12,11 @@ from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.security.passwords import Passwords
+from realname import TrustLevel
 
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-TRUST_LEVELS = (2, 3, 4, 5)
+TRUST_LEVELS = tuple(int(level) for level in TrustLevel)
 
 
 class AccountService:
@@ -34,10 +35,8 @@ class AccountService:
             raise AccountError("weak_password", "password must be at least 8 characters")
         if trust_level not in TRUST_LEVELS:
             raise AccountError("invalid_trust_level", "trust level must be 2, 3, 4 or 5")
-        clash = db.session.execute(
-            select(User.id).where(or_(User.username == username,
-                                      User.phone == phone if phone else False))
-        ).first()
+        same = [User.username == username] + ([User.phone == phone] if phone else [])
+        clash = db.session.execute(select(User.id).where(or_(*same))).first()
         if clash:
             raise AccountError("exists", "an account with this username or phone already exists")
         user = User(username=username, phone=phone, name=name,

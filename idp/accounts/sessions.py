@@ -109,8 +109,9 @@ class SessionService:
         return session
 
     def for_user(self, user_id: str) -> list[SsoSession]:
-        sessions = []
-        for sid in sorted(self.store.smembers("user-sessions:" + user_id)):
+        sessions: list[SsoSession] = []
+        members: set[str] = self.store.smembers("user-sessions:" + user_id)
+        for sid in sorted(members):
             session = self.get(sid)
             if session is None:
                 self.store.srem("user-sessions:" + user_id, sid)

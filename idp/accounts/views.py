@@ -6,7 +6,6 @@ from typing import cast
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     make_response,
     redirect,
@@ -15,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from idp.accounts.forms import LoginForm
 from idp.accounts.services import AccountService

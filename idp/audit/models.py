@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from idp.extensions import db
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "audit_event"
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -26,7 +26,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditHead(db.Model):  # type: ignore[name-defined,misc]
+class AuditHead(db.Model):  # type: ignore[name-defined]
     """One row (id=1) locked by each append so the chain stays linear under concurrency."""
 
     __tablename__ = "audit_head"

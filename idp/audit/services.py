@@ -25,7 +25,8 @@ def _digest(prev_hash: str, row: dict[str, Any]) -> str:
 
 
 def _canonical(event: AuditEvent) -> dict[str, Any]:
-    return {"seq": event.seq, "at": event.at.replace(tzinfo=None).isoformat(timespec="microseconds"),
+    at = event.at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return {"seq": event.seq, "at": at,
             "tag": event.tag, "actor": event.actor, "user_id": event.user_id,
             "client_id": event.client_id, "ip": event.ip, "data": event.data}
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Tag(str, Enum):
+class Tag(StrEnum):
     LOGIN_SUCCESS = "accounts:login:success"
     LOGIN_FAILURE = "accounts:login:failure"
     LOGOUT = "accounts:session:logout"

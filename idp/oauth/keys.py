@@ -103,7 +103,7 @@ class KeyManager:
             now = datetime.now(UTC)
             signers: dict[str, list[tuple[datetime, RSAKey | ECKey]]] = {}
             public: list[tuple[datetime | None, dict[str, Any]]] = []
-            keys = []
+            keys: list[Any] = []
             rows = db.session.execute(
                 select(SigningKey).order_by(SigningKey.activates_at)).scalars()
             for row in rows:
@@ -115,7 +115,7 @@ class KeyManager:
                 signers.setdefault(row.alg, []).append((aware(row.activates_at), key))
                 public.append((expires, row.public_jwk))
                 keys.append(key)
-            self._loaded = _Loaded(signers, public, KeySet(keys), time.monotonic())
+            self._loaded = _Loaded(signers, public, KeySet(list(keys)), time.monotonic())
             return self._loaded
 
     def signing_key(self, alg: str) -> RSAKey | ECKey:

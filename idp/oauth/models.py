@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
@@ -18,10 +18,10 @@ def _now() -> datetime:
 
 
 def client_secret_hasher() -> KeyedHash:
-    return current_app.extensions["idp.client_secret_hasher"]  # type: ignore[no-any-return]
+    return cast(KeyedHash, current_app.extensions["idp.client_secret_hasher"])
 
 
-class Client(db.Model):  # type: ignore[name-defined,misc]
+class Client(db.Model):  # type: ignore[name-defined]
     """A registered relying party. Implements the methods Authlib's ClientMixin asks for."""
 
     __tablename__ = "oauth_client"
@@ -79,7 +79,7 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
         return self.auth_method == "none"
 
 
-class Grant(db.Model):  # type: ignore[name-defined,misc]
+class Grant(db.Model):  # type: ignore[name-defined]
     """One authorisation: every token descended from one code shares it, and dies with it."""
 
     __tablename__ = "oauth_grant"
@@ -98,7 +98,7 @@ class Grant(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
+class RefreshToken(db.Model):  # type: ignore[name-defined]
     __tablename__ = "oauth_refresh_token"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -112,7 +112,7 @@ class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
     spent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Consent(db.Model):  # type: ignore[name-defined,misc]
+class Consent(db.Model):  # type: ignore[name-defined]
     """What a person agreed to share with one business system (remembered per scope set)."""
 
     __tablename__ = "oauth_consent"
@@ -123,7 +123,7 @@ class Consent(db.Model):  # type: ignore[name-defined,misc]
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class SigningKey(db.Model):  # type: ignore[name-defined,misc]
+class SigningKey(db.Model):  # type: ignore[name-defined]
     __tablename__ = "signing_key"
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)

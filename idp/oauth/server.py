@@ -12,8 +12,7 @@ from typing import Any, cast
 import requests
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
-from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -139,8 +138,8 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         if client.auth_method != self.CLIENT_AUTH_METHOD:
             raise InvalidClientError(description="The client does not use private_key_jwt.")
         if client.jwks:
-            return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
-        return KeySet.import_key_set(_fetch_jwks(cast(str, client.jwks_uri)))
+            return KeySet.import_key_set(cast(Any, client.jwks))
+        return KeySet.import_key_set(cast(Any, _fetch_jwks(cast(str, client.jwks_uri))))
 
 
 def _fetch_jwks(uri: str) -> dict[str, Any]:
@@ -169,7 +168,7 @@ class _IdTokens:
         _, token, _ = response
         if "openid" not in str(token.get("scope", "")).split():
             return token
-        info: Grant | CodeData = getattr(grant.request, "idp_grant_info")
+        info: Grant | CodeData = grant.request.idp_grant_info
         client: Client = grant.request.client
         p = provider()
         user = p.accounts.get(info.user_id)
@@ -412,7 +411,7 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         if token.access is not None:
             c = token.access.claims
-            payload = {k: c[k] for k in ("client_id", "sub", "scope", "exp", "iat", "acr",
+            payload: dict[str, Any] = {k: c[k] for k in ("client_id", "sub", "scope", "exp", "iat", "acr",
                                           "auth_time", "aud", "iss", "jti") if k in c}
             return {"active": True, "token_type": "Bearer", **payload}
         assert token.refresh is not None and token.grant is not None

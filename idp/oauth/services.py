@@ -60,7 +60,7 @@ class ClientService:
                  post_logout_redirect_uris: list[str] | None = None,
                  backchannel_logout_uri: str | None = None, subject_type: str = "public",
                  sector_identifier: str | None = None, first_party: bool = False,
-                 id_token_alg: str = "RS256", client_id: str | None = None,
+                 id_token_alg: str = "RS256", client_id: str | None = None,  # noqa: S107
                  client_secret: str | None = None, actor: str = "operator:cli") -> Registered:
         grant_types = grant_types or ["authorization_code", "refresh_token"]
         self._validate(name, redirect_uris, auth_method, grant_types, scope, jwks, jwks_uri,
@@ -253,7 +253,7 @@ def refresh_usable(token: RefreshToken, grant: Grant) -> bool:
 class ConsentService:
     def covers(self, user_id: str, client_id: str, scope: str) -> bool:
         consent = db.session.get(Consent, (user_id, client_id))
-        return bool(consent) and set(scope.split()) <= set(consent.scope.split())
+        return consent is not None and set(scope.split()) <= set(consent.scope.split())
 
     def remember(self, user_id: str, client_id: str, scope: str) -> None:
         consent = db.session.get(Consent, (user_id, client_id))

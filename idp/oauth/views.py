@@ -11,7 +11,6 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import (
     Blueprint,
-    Response,
     jsonify,
     make_response,
     redirect,
@@ -21,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
@@ -32,9 +32,10 @@ from idp.oauth.models import Client
 from idp.oauth.server import Authorizee, provider
 from idp.oauth.services import CLAIMS_SUPPORTED, SCOPE_CLAIMS, SCOPES, parse_claims_request
 from idp.oauth.services import user_claims as release_claims
+from realname import TrustLevel
 
 bp = Blueprint("oauth", __name__)
-TRUST_LEVELS = ("2", "3", "4", "5")
+TRUST_LEVELS = tuple(level.acr for level in TrustLevel)
 
 
 # --- Discovery and keys ---
@@ -176,7 +177,7 @@ def authorize() -> Response:
         if "none" in prompt:
             return _redirect_error(redirect_uri, "login_required", "The person must log in.")
         session["login_after"] = {key: now}
-        params = {"next": request.full_path}
+        params: dict[str, Any] = {"next": request.full_path}
         for name in ("login_hint", "ui_locales"):
             if values.get(name):
                 params[name] = values[name]
@@ -214,7 +215,7 @@ def authorize() -> Response:
     response = p.server.create_authorization_response(grant=grant, grant_user=authorizee)
     p.sessions.add_client(sso, client.client_id)
     session.pop("login_after", None)
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 def _consent_page(client: Client, user: User, scope: str,
@@ -242,7 +243,8 @@ def token() -> Response:
 @bp.post("/revoke")
 @csrf.exempt
 def revoke() -> Response:
-    return provider().server.create_endpoint_response("revocation")  # type: ignore[no-any-return]
+    response: Response = provider().server.create_endpoint_response("revocation")
+    return response
 
 
 @bp.post("/introspect")

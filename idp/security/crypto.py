@@ -39,7 +39,7 @@ class SecretBox:
 
 
 class KeyedHash:
-    """HMAC-SHA256 fingerprints: fast lookups of high-entropy secrets and PII without storing them."""
+    """HMAC-SHA256 fingerprints: look up high-entropy secrets and PII without storing them."""
 
     def __init__(self, secret_key: str, purpose: str) -> None:
         self._key = derive_key(secret_key, "keyedhash:" + purpose)

@@ -90,8 +90,8 @@ def test_logout_without_hint_asks_for_confirmation_then_logs_out(app, browser, m
     assert redirect_params(browser.authorize(client, prompt="none"))["error"] == "login_required"
 
 
-def test_logout_confirmation_requires_csrf(browser, make_user, make_client):
-    user, client = make_user(), make_client()
+def test_logout_confirmation_requires_csrf(browser, make_user):
+    user = make_user()
     browser.login(user)
     response = browser.client.post("/logout/confirm", data={"decision": "logout"})
     assert response.status_code == 400
