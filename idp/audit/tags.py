@@ -16,7 +16,6 @@ class Tag(StrEnum):
     CODE_REPLAYED = "oauth:code:replayed"
     REFRESH_REUSED = "oauth:refresh_token:reused"
     TOKEN_REVOKED = "oauth:token:revoked"
-    GRANT_REVOKED = "oauth:grant:revoked"
     BACKCHANNEL_LOGOUT_FAILED = "oauth:backchannel_logout:failed"
     CLIENT_CREATED = "admin:client:created"
     KEY_CREATED = "admin:signing_key:created"

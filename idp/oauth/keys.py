@@ -121,6 +121,8 @@ class KeyManager:
     def signing_key(self, alg: str) -> RSAKey | ECKey:
         """The newest key of `alg` whose publish-ahead window has passed."""
         now = datetime.now(UTC)
+        if alg not in self._load().signers:  # first start under a server other than `idp serve`
+            self.ensure_keys()
         candidates = [k for at, k in self._load().signers.get(alg, []) if at <= now]
         if not candidates:
             raise LookupError(f"no active {alg} signing key; run `idp keys rotate`")

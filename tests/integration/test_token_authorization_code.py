@@ -48,3 +48,39 @@ def test_wrong_pkce_verifier_is_invalid_grant(app, browser, make_user, make_clie
     response = exchange(app, client, code, "x" * 50)
     assert response.status_code == 400
     assert response.json["error"] == "invalid_grant"
+
+
+def test_client_registered_for_es256_gets_es256_id_tokens(app, browser, make_user, make_client):
+    from joserfc import jws
+
+    user, client = make_user(), make_client(id_token_alg="ES256")
+    browser.login(user)
+    code, verifier = browser.code_for(client)
+    body = exchange(app, client, code, verifier).json
+    header = jws.extract_compact(body["id_token"].encode()).headers()
+    assert header["alg"] == "ES256"
+    claims = app.extensions["idp.provider"].tokens.decode(body["id_token"])
+    assert claims["aud"] == client.client_id
+
+
+def test_claims_request_puts_requested_claims_into_the_id_token(app, browser, make_user,
+                                                               make_client):
+    user, client = make_user(name="李四"), make_client()
+    browser.login(user)
+    code, verifier = browser.code_for(client, scope="openid",
+                                      claims='{"id_token": {"name": {"essential": true}}}')
+    body = exchange(app, client, code, verifier).json
+    claims = app.extensions["idp.provider"].tokens.decode(body["id_token"])
+    assert claims["name"] == "李四"
+    assert "phone_number" not in claims
+
+
+def test_profile_claims_stay_out_of_the_id_token_when_an_access_token_is_issued(
+        app, browser, make_user, make_client):
+    """OIDC Core §5.4: scope claims are returned from UserInfo."""
+    user, client = make_user(), make_client()
+    browser.login(user)
+    code, verifier = browser.code_for(client, scope="openid profile phone")
+    body = exchange(app, client, code, verifier).json
+    claims = app.extensions["idp.provider"].tokens.decode(body["id_token"])
+    assert "name" not in claims and "phone_number" not in claims
