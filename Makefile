@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo
 
 idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo: idp/translations/zh_Hans_CN/LC_MESSAGES/messages.po $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d idp/translations >/dev/null
+	$(BIN)/pybabel compile -d idp/translations >/dev/null
 
 # Provider on http://127.0.0.1:5000 and the sample business system on http://127.0.0.1:5001.
 run: install

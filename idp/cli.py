@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from idp.accounts.errors import AccountError
 from idp.accounts.services import AccountService
@@ -202,28 +202,34 @@ def ensure_demo_data(app: Flask) -> dict[str, Any] | None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--workers", default=None, type=int, help="Default: IDP_WORKERS, else one per core.")
-@with_appcontext
-def serve(host: str, port: int, workers: int | None) -> None:
-    settings = get_settings()
-    workers = workers or settings.workers or (os.cpu_count() or 1)
-    if get_store().kind == "memory" and workers > 1:
-        _fail("the in-process store (no IDP_REDIS_URL) cannot be shared by several workers; "
-              "use --workers 1 or set IDP_REDIS_URL")
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    provider().keys.ensure_keys()
-    if settings.demo_data:
-        demo = ensure_demo_data(app)
-        if demo:
-            _write_demo_credentials(app, demo)
-            _print_demo(demo, settings.issuer)
-        else:
-            click.echo(f"Demo data exists: client {DEMO_CLIENT_ID}, login {DEMO_USERNAME} / "
-                       f"{DEMO_PASSWORD} (the client secret was printed at first start).")
-    click.echo(f"Discovery: {settings.issuer}/.well-known/openid-configuration")
-    from idp.extensions import db
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+    app: Flask = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():  # prepare, then leave: each request must push its own context
+        settings = get_settings()
+        workers = workers or settings.workers or (os.cpu_count() or 1)
+        if get_store().kind == "memory" and workers > 1:
+            _fail("the in-process store (no IDP_REDIS_URL) cannot be shared by several "
+                  "workers; use --workers 1 or set IDP_REDIS_URL")
+        provider().keys.ensure_keys()
+        if settings.demo_data:
+            _announce_demo(app, settings.issuer)
+        click.echo(f"Discovery: {settings.issuer}/.well-known/openid-configuration")
+        from idp.extensions import db
 
-    db.engine.dispose()  # no pooled connection may cross gunicorn's fork
+        db.session.remove()
+        db.engine.dispose()  # no pooled connection may cross gunicorn's fork
     _run_gunicorn(app, host, port, workers)
+
+
+def _announce_demo(app: Flask, issuer: str) -> None:
+    demo = ensure_demo_data(app)
+    if demo:
+        _write_demo_credentials(app, demo)
+        _print_demo(demo, issuer)
+    else:
+        click.echo(f"Demo data exists: client {DEMO_CLIENT_ID}, login {DEMO_USERNAME} / "
+                   f"{DEMO_PASSWORD} (the client secret was printed at first start).")
 
 
 def _write_demo_credentials(app: Flask, demo: dict[str, Any]) -> None:
@@ -253,6 +259,7 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("control_socket_disable", True)  # one fixed path would clash
             self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(M)sms')
 
         def load(self) -> Flask:
@@ -262,7 +269,7 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (clients_group, users_group, keys_group, serve):
+    for command in (clients_group, users_group, keys_group):
         app.cli.add_command(command)
 
 
@@ -272,4 +279,7 @@ def main() -> None:
     cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
                      add_version_option=False, load_dotenv=False,
                      help="unified-idp: the unified identity authentication platform.")
+    # `serve` sits on the group, not on app.cli: Flask pushes an app context around app.cli
+    # commands, and a context left pushed would be shared by every request of a worker.
+    cli.add_command(serve)
     cli.main(prog_name="idp")

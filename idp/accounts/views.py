@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from idp.accounts.forms import LoginForm
@@ -90,6 +91,20 @@ def _logged_in(user_id: str, next_url: str) -> Response:
         existing = created
     _accounts().record_login_success(user_id, existing.sid, ["pwd"], request.remote_addr)
     return response
+
+
+@bp.app_errorhandler(CSRFError)
+def form_expired(error: CSRFError) -> Response:
+    """A missing or stale CSRF token: a page in the person's language, and nothing changed."""
+    if request.endpoint == "accounts.login":
+        retry = url_for("accounts.login", next=request.form.get("next") or None)
+    else:
+        retry = url_for("accounts.home")
+    return form_expired_page(retry)
+
+
+def form_expired_page(retry: str) -> Response:
+    return make_response(render_template("form_expired.html", retry=retry), 400)
 
 
 @bp.get("/lang/<code>")

@@ -411,8 +411,9 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         if token.access is not None:
             c = token.access.claims
-            payload: dict[str, Any] = {k: c[k] for k in ("client_id", "sub", "scope", "exp", "iat", "acr",
-                                          "auth_time", "aud", "iss", "jti") if k in c}
+            names = ("client_id", "sub", "scope", "exp", "iat", "acr", "auth_time", "aud", "iss",
+                     "jti")
+            payload: dict[str, Any] = {k: c[k] for k in names if k in c}
             return {"active": True, "token_type": "Bearer", **payload}
         assert token.refresh is not None and token.grant is not None
         p = provider()

@@ -20,13 +20,18 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from idp.accounts.models import User
 from idp.accounts.sessions import SsoSession
-from idp.accounts.views import SESSION_COOKIE, clear_session_cookie, current_sso
+from idp.accounts.views import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    current_sso,
+    form_expired_page,
+)
 from idp.extensions import csrf
 from idp.oauth.models import Client
 from idp.oauth.server import Authorizee, provider
@@ -203,7 +208,7 @@ def authorize() -> Response:
         try:
             validate_csrf(request.form.get("csrf_token"))
         except (ValidationError, CSRFError):
-            return _error_page("invalid_request", _("The form expired. Please try again."))
+            return form_expired_page(request.full_path)
         if decision != "allow":
             p.consents.deny(user.id, client.client_id)
             return _redirect_error(redirect_uri, "access_denied", "The person declined.")
