@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import os
 import re
@@ -52,6 +53,14 @@ class LiveServer:
         self.server.server_close()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in an empty context, so it gets its own app context, `g` and
+    database session, as in production, instead of reusing the test's app context."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("IDP_TEST_DATABASE_URL")
     if url:
@@ -73,6 +82,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, provider_port: int) -> Iterato
         argon2_memory_kib=8192, argon2_time_cost=1, key_publish_lead=3600, key_cache_ttl=0,
         backchannel_timeout=5.0)
     application = create_app(settings, TESTING=True)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         _reset_schema()
         from flask_migrate import upgrade

@@ -19,13 +19,24 @@ FORBIDDEN_KEYS = {"password", "secret", "client_secret", "code", "token", "acces
                   "refresh_token", "id_token", "otp", "id_number"}
 
 
+def _scrub(value: Any) -> Any:
+    """Drop forbidden keys at any depth."""
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if k not in FORBIDDEN_KEYS}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def _digest(prev_hash: str, row: dict[str, Any]) -> str:
     body = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
 def _canonical(event: AuditEvent) -> dict[str, Any]:
-    at = event.at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    # PostgreSQL answers in the session's time zone and SQLite without one: hash UTC always.
+    stamp = event.at.astimezone(UTC) if event.at.tzinfo else event.at
+    at = stamp.replace(tzinfo=None).isoformat(timespec="microseconds")
     return {"seq": event.seq, "at": at,
             "tag": event.tag, "actor": event.actor, "user_id": event.user_id,
             "client_id": event.client_id, "ip": event.ip, "data": event.data}
@@ -35,7 +46,7 @@ def record_event(tag: Tag, *, actor: str, user_id: str | None = None,
                  client_id: str | None = None, ip: str | None = None,
                  data: dict[str, Any] | None = None) -> AuditEvent:
     """Append an event. The caller commits; the head row lock keeps the chain linear."""
-    clean = {k: v for k, v in (data or {}).items() if k not in FORBIDDEN_KEYS}
+    clean = _scrub(data or {})
     head = db.session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()

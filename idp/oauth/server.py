@@ -34,7 +34,7 @@ from idp.accounts.sessions import SessionService
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.oauth.keys import KeyManager
-from idp.oauth.models import Client, Grant, RefreshToken
+from idp.oauth.models import Client, Grant, RefreshToken, aware
 from idp.oauth.services import (
     SCOPES,
     ClientService,
@@ -378,8 +378,25 @@ def _find_token(value: str, hint: str | None) -> FoundToken | None:
     return None
 
 
+class UnsupportedTokenType(InvalidRequestError):
+    """RFC 7009 §2.2.1: an error response of RFC 6749 §5.2, so 400 (Authlib answers 401)."""
+
+    error = "unsupported_token_type"
+
+
+def _check_params(request: Any) -> None:
+    if "token" not in request.form:
+        raise InvalidRequestError("Missing 'token' in request.")
+    hint = request.form.get("token_type_hint")
+    if hint and hint not in ("access_token", "refresh_token"):
+        raise UnsupportedTokenType(f"Unsupported token_type_hint '{hint}'.")
+
+
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ALL_METHODS
+
+    def check_params(self, request: Any, client: Client) -> None:
+        _check_params(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
         return _find_token(token_string, token_type_hint)
@@ -402,6 +419,9 @@ class Revocation(RevocationEndpoint):
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = SECRET_METHODS  # RFC 7662 §2.1: only authenticated clients
 
+    def check_params(self, request: Any, client: Client) -> None:
+        _check_params(request)
+
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
         return _find_token(token_string, token_type_hint)
 
@@ -421,8 +441,8 @@ class Introspection(IntrospectionEndpoint):
         sub = p.tokens.subject_for(client, token.grant.user_id) if client else None
         return {"active": True, "token_type": "refresh_token", "client_id": token.client_id,
                 "sub": sub, "scope": token.refresh.scope, "acr": token.grant.acr,
-                "iat": int(token.refresh.issued_at.timestamp()),
-                "exp": int(token.refresh.expires_at.timestamp()), "iss": p.settings.issuer}
+                "iat": int(aware(token.refresh.issued_at).timestamp()),
+                "exp": int(aware(token.refresh.expires_at).timestamp()), "iss": p.settings.issuer}
 
 
 def build_server() -> ProviderServer:

@@ -1,11 +1,16 @@
-"""Helpers shared by the integration tests: run the code flow, call the token-side endpoints."""
+"""Helpers shared by the integration tests: code flow, token-side endpoints, key restore."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
+from idp.extensions import db
+from idp.oauth.models import SigningKey
 from tests.conftest import Browser, TestClient, TestUser, exchange
 
 
@@ -48,3 +53,22 @@ def revoke(app: Flask, client: TestClient, token: str, **data: str) -> Any:
 def refresh(app: Flask, client: TestClient, refresh_token: str, **data: str) -> Any:
     return post_as(app, "/token", client, grant_type="refresh_token",
                    refresh_token=refresh_token, **data)
+
+
+@contextmanager
+def signing_keys_restored(provider: Any) -> Iterator[None]:
+    """The signing_key table outlives each test: drop keys created inside, restore expiries."""
+    db.session.expire_all()
+    before = {row.kid: row.expires_at
+              for row in db.session.execute(select(SigningKey)).scalars()}
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        for row in db.session.execute(select(SigningKey)).scalars().all():
+            if row.kid not in before:
+                db.session.delete(row)
+            else:
+                row.expires_at = before[row.kid]
+        db.session.commit()
+        provider.keys.invalidate()
