@@ -10,6 +10,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,16 @@ def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url:
         return url
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "idp-test.db")
+
+
+@pytest.fixture
+def china_standard_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone at UTC+8, as on the provincial servers."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,7 @@ for unknown, garbage, spent, forged and expired tokens, and which clients may in
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -59,16 +57,6 @@ def test_active_refresh_token_shows_client_sub_scope_times_and_acr(app, provider
     assert before <= response.json["iat"] <= after
     assert response.json["exp"] - response.json["iat"] in {provider.settings.refresh_token_ttl,
                                                            provider.settings.refresh_token_ttl - 1}
-
-
-@pytest.fixture
-def china_standard_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Run with the process's local time zone at UTC+8, as the provincial servers are."""
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_refresh_token_times_are_utc_epoch_seconds_whatever_the_local_time_zone(

@@ -5,9 +5,6 @@ OWASP ASVS 4.0 §7.1.1 no credentials in logs).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select, text
 
@@ -65,16 +62,6 @@ def test_deleting_a_row_is_detected_at_the_next_row():
     db.session.commit()
     db.session.expire_all()
     assert verify_chain() == seqs[2]
-
-
-@pytest.fixture
-def china_standard_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process's local time zone at UTC+8, as on the provincial servers."""
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_chain_verifies_whatever_the_time_zone_of_the_reader(china_standard_time):
