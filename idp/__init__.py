@@ -133,7 +133,8 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     provider = Provider(settings=settings, store=store, server=server, keys=keys, tokens=tokens,
                         codes=CodeService(store, settings.code_ttl),
                         grants=GrantService(tokens, settings.refresh_token_ttl),
-                        clients=ClientService(client_hasher), consents=ConsentService(),
+                        clients=ClientService(client_hasher, settings.client_cache_ttl),
+                        consents=ConsentService(),
                         accounts=accounts, sessions=sessions)
     sessions.on_end.append(SessionEndHandler(provider))
     app.extensions.update({

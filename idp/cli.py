@@ -219,7 +219,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
 
         db.session.remove()
         db.engine.dispose()  # no pooled connection may cross gunicorn's fork
-    _run_gunicorn(app, host, port, workers)
+    _run_gunicorn(app, host, port, workers, settings.threads)
 
 
 def _announce_demo(app: Flask, issuer: str) -> None:
@@ -251,13 +251,16 @@ def _print_demo(demo: dict[str, Any], issuer: str) -> None:
                f"&redirect_uri={demo['redirect_uri']}&scope=openid%20profile&state=demo")
 
 
-def _run_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
+def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("keepalive", 5)
             self.cfg.set("accesslog", "-")
             self.cfg.set("control_socket_disable", True)  # one fixed path would clash
             self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(M)sms')

@@ -45,6 +45,8 @@ class Settings:
     demo_data: bool = False  # IDP_DEMO_DATA: create the demo client and citizen on start
     demo_redirect_uri: str = "http://127.0.0.1:5001/callback"  # IDP_DEMO_REDIRECT_URI
     workers: int = 0  # IDP_WORKERS: gunicorn workers for `idp serve`; 0 = one per core
+    threads: int = 4  # IDP_THREADS: threads per gunicorn worker (overlap database/store waits)
+    client_cache_ttl: int = 30  # IDP_CLIENT_CACHE_TTL: seconds a worker caches a client lookup
     extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
 
     @property
@@ -89,6 +91,9 @@ class Settings:
                      "session_idle_ttl", "session_max_ttl"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"IDP_{name.upper()} must be a positive number of seconds")
+        if self.threads < 1 or self.client_cache_ttl < 0:
+            raise SettingsError("IDP_THREADS must be at least 1 and IDP_CLIENT_CACHE_TTL at "
+                                "least 0")
         if self.code_ttl > 600:
             raise SettingsError("IDP_CODE_TTL must be at most 600 seconds (RFC 6749 §4.1.2)")
         if self.client_assertion_max_lifetime > 3600:

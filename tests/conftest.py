@@ -131,6 +131,7 @@ def clean_state(app: Flask) -> Iterator[None]:
                 if table.name not in KEEP_TABLES:
                     conn.execute(table.delete())
         get_store(app).flush()
+        app.extensions["idp.provider"].clients.forget()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,8 +52,13 @@ def _check_uri(uri: str, what: str) -> None:
 
 
 class ClientService:
-    def __init__(self, secret_hasher: KeyedHash) -> None:
+    """Registers clients and looks them up, caching each lookup per process for `cache_ttl`
+    seconds: the token, introspection and revocation endpoints read a client per request."""
+
+    def __init__(self, secret_hasher: KeyedHash, cache_ttl: int = 30) -> None:
         self.secret_hasher = secret_hasher
+        self.cache_ttl = cache_ttl
+        self._cache: dict[str, tuple[float, Client]] = {}
 
     def register(self, *, name: str, redirect_uris: list[str], auth_method: str,
                  grant_types: list[str] | None = None, scope: str = "openid profile phone",
@@ -136,8 +142,23 @@ class ClientService:
             raise ClientRegistrationError("ID token algorithm must be RS256 or ES256")
 
     def get(self, client_id: str) -> Client | None:
-        return db.session.execute(
+        cached = self._cache.get(client_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        client = db.session.execute(
             select(Client).where(Client.client_id == client_id)).scalar_one_or_none()
+        if client is not None and self.cache_ttl > 0:
+            db.session.expunge(client)  # read-only from here; no session's commit expires it
+            self._cache[client_id] = (now + self.cache_ttl, client)
+        return client
+
+    def forget(self, client_id: str | None = None) -> None:
+        """Drop cached lookups (one client, or all) after a change in this process."""
+        if client_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(client_id, None)
 
 
 @dataclass
