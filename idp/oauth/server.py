@@ -171,7 +171,7 @@ class _IdTokens:
         info: Grant | CodeData = grant.request.idp_grant_info
         client: Client = grant.request.client
         p = provider()
-        user = p.accounts.get(info.user_id)
+        user = grant.request.user  # loaded by the grant's authenticate_user
         requested = (info.claims or {}).get("id_token") or {}
         extra = user_claims(user, "", requested) if user and requested else {}
         token["id_token"] = p.tokens.id_token(
@@ -288,7 +288,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         found = p.grants.find_refresh(value)
         if found is None or found[0].client_id != client.client_id:
             raise InvalidGrantError("The refresh token is invalid.")
-        token, grant = found
+        token, grant, user = found
         if token.spent_at is not None:
             self._reused(grant)
         if not refresh_usable(token, grant):
@@ -300,6 +300,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             self._reused(grant)  # a concurrent request spent it first
         self.request.refresh_token = token
         self.request.idp_grant_info = grant
+        self.request.idp_user = user
 
     def _reused(self, grant: Grant) -> None:
         provider().grants.revoke(grant, tag=Tag.REFRESH_REUSED, actor="client:" +
@@ -307,9 +308,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         raise InvalidGrantError("The refresh token was already used; the grant is revoked.")
 
     def authenticate_user(self, refresh_token: RefreshToken) -> Any:
-        grant: Grant = self.request.idp_grant_info
-        user = provider().accounts.get(grant.user_id)
-        return user if user and not user.disabled else None
+        user = self.request.idp_user
+        return None if user.disabled else user
 
     def issue_token(self, user: Any, refresh_token: RefreshToken) -> dict[str, Any]:
         grant: Grant = self.request.idp_grant_info
@@ -366,7 +366,7 @@ def _find_token(value: str, hint: str | None) -> FoundToken | None:
 
     def as_refresh() -> FoundToken | None:
         found = p.grants.find_refresh(value)
-        if found is None or found[0].spent_at is not None or not refresh_usable(*found):
+        if found is None or found[0].spent_at is not None or not refresh_usable(*found[:2]):
             return None
         return FoundToken("refresh_token", found[0].client_id, refresh=found[0], grant=found[1])
 

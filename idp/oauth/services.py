@@ -224,11 +224,13 @@ class GrantService:
             expires_at=datetime.now(UTC) + timedelta(seconds=self.refresh_ttl)))
         return value
 
-    def find_refresh(self, value: str) -> tuple[RefreshToken, Grant] | None:
+    def find_refresh(self, value: str) -> tuple[RefreshToken, Grant, User] | None:
+        """The token with its grant and account, in one round trip (the refresh hot path)."""
         row = db.session.execute(
-            select(RefreshToken, Grant).join(Grant, Grant.id == RefreshToken.grant_id)
+            select(RefreshToken, Grant, User).join(Grant, Grant.id == RefreshToken.grant_id)
+            .join(User, User.id == Grant.user_id)
             .where(RefreshToken.token_hash == sha256_hex(value))).first()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     def claim_refresh(self, token: RefreshToken) -> bool:
         """Mark the token spent; False if another request spent it first (atomic)."""
