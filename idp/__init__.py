@@ -105,6 +105,9 @@ def _database_uri(url: str, app: Flask) -> str:
 
 
 def _wire_services(app: Flask, settings: Settings) -> None:
+    from idp.accounts.codes import CodeLimits, SmsCodes
+    from idp.accounts.lockout import LoginGuard
+    from idp.accounts.mfa import MfaService
     from idp.accounts.services import AccountService
     from idp.accounts.sessions import SessionService
     from idp.oauth.keys import KeyManager
@@ -119,9 +122,17 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     secret = settings.secret_key
     passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost,
                           settings.argon2_parallelism)
-    accounts = AccountService(passwords)
+    guard = LoginGuard(store, settings.lockout_threshold, settings.lockout_seconds,
+                       settings.login_ip_limit)
+    accounts = AccountService(passwords, guard, SecretBox(secret, "id-number"),
+                              KeyedHash(secret, "id-number"), KeyedHash(secret, "login-subject"))
     sessions = SessionService(store, KeyedHash(secret, "sso-session"),
                               settings.session_idle_ttl, settings.session_max_ttl)
+    sms_codes = SmsCodes(store, _sms_gateway(settings), KeyedHash(secret, "sms-code"),
+                         CodeLimits(settings.sms_code_ttl, settings.sms_max_tries,
+                                    settings.sms_interval, settings.sms_daily_limit,
+                                    settings.sms_ip_hourly_limit))
+    mfa = MfaService(store, SecretBox(secret, "totp"), KeyedHash(secret, "recovery-code"))
     keys = KeyManager(SecretBox(secret, "signing-key"), settings.key_publish_lead,
                       retire_after=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
                       cache_ttl=settings.key_cache_ttl)
@@ -130,17 +141,28 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     client_hasher = KeyedHash(secret, "client-secret")
     server = build_server()
     server.init_app(app)
+    grants = GrantService(tokens, settings.refresh_token_ttl)
+    clients = ClientService(client_hasher, settings.client_cache_ttl)
+    consents = ConsentService(grants, clients)
     provider = Provider(settings=settings, store=store, server=server, keys=keys, tokens=tokens,
-                        codes=CodeService(store, settings.code_ttl),
-                        grants=GrantService(tokens, settings.refresh_token_ttl),
-                        clients=ClientService(client_hasher, settings.client_cache_ttl),
-                        consents=ConsentService(),
-                        accounts=accounts, sessions=sessions)
+                        codes=CodeService(store, settings.code_ttl), grants=grants,
+                        clients=clients, consents=consents, accounts=accounts,
+                        sessions=sessions)
     sessions.on_end.append(SessionEndHandler(provider))
+    accounts.on_credentials_reset.append(grants.revoke_all)
     app.extensions.update({
         "idp.accounts": accounts, "idp.sessions": sessions, "idp.provider": provider,
-        "idp.client_secret_hasher": client_hasher,
+        "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
+        "idp.mfa": mfa, "idp.authorizations": consents,
     })
+
+
+def _sms_gateway(settings: Settings) -> Any:
+    from idp.sms.gateways import HttpGateway, OutboxGateway
+
+    if settings.sms_gateway == "http":
+        return HttpGateway(settings.sms_url, settings.sms_app_id, settings.sms_app_secret)
+    return OutboxGateway()
 
 
 def _register_blueprints(app: Flask) -> None:

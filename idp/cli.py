@@ -19,7 +19,7 @@ from idp.oauth.services import AUTH_METHODS, GRANT_TYPES, ClientRegistrationErro
 
 DEMO_CLIENT_ID = "demo-business-system"
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "Demo-Passw0rd!"
+DEMO_PASSWORD = "Yiwang-Tongban-2026"
 
 
 def _fail(message: str) -> None:
@@ -50,13 +50,15 @@ def clients_group() -> None:
 @click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), default="RS256",
               show_default=True)
 @click.option("--first-party", is_flag=True, help="Skip the consent page.")
+@click.option("--require-mfa", is_flag=True, help="Every login to this system needs a second "
+              "factor (step-up in the same session).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
                    jwks_file: Any, jwks_uri: str | None, grant_types: tuple[str, ...],
                    scope: str, post_logout: tuple[str, ...], backchannel_logout_uri: str | None,
                    subject_type: str, sector_identifier: str | None, id_token_alg: str,
-                   first_party: bool, as_json: bool) -> None:
+                   first_party: bool, require_mfa: bool, as_json: bool) -> None:
     jwks = None
     if jwks_file is not None:
         try:
@@ -70,7 +72,7 @@ def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
             post_logout_redirect_uris=list(post_logout),
             backchannel_logout_uri=backchannel_logout_uri, subject_type=subject_type,
             sector_identifier=sector_identifier, first_party=first_party,
-            id_token_alg=id_token_alg)
+            id_token_alg=id_token_alg, require_mfa=require_mfa)
     except ClientRegistrationError as exc:
         _fail(str(exc))
         return

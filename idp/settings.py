@@ -47,6 +47,20 @@ class Settings:
     workers: int = 0  # IDP_WORKERS: gunicorn workers for `idp serve`; 0 = one per core
     threads: int = 4  # IDP_THREADS: threads per gunicorn worker (overlap database/store waits)
     client_cache_ttl: int = 30  # IDP_CLIENT_CACHE_TTL: seconds a worker caches a client lookup
+    sms_gateway: str = "outbox"  # IDP_SMS_GATEWAY: outbox (development) | http
+    sms_url: str = ""  # IDP_SMS_URL: the SMS platform's send endpoint (http gateway)
+    sms_app_id: str = ""  # IDP_SMS_APP_ID
+    sms_app_secret: str = ""  # IDP_SMS_APP_SECRET: signs each request (HMAC-SHA256)
+    sms_code_ttl: int = 300  # IDP_SMS_CODE_TTL seconds a code is valid
+    sms_max_tries: int = 5  # IDP_SMS_MAX_TRIES wrong entries before a code dies
+    sms_interval: int = 60  # IDP_SMS_INTERVAL seconds between codes to one number
+    sms_daily_limit: int = 10  # IDP_SMS_DAILY_LIMIT codes per number per day
+    sms_ip_hourly_limit: int = 30  # IDP_SMS_IP_HOURLY_LIMIT codes requested per client IP
+    lockout_threshold: int = 5  # IDP_LOCKOUT_THRESHOLD wrong passwords before the lock
+    lockout_seconds: int = 900  # IDP_LOCKOUT_SECONDS the lock lasts
+    login_ip_limit: int = 100  # IDP_LOGIN_IP_LIMIT failed logins per client IP per lock period
+    mfa_acr_levels: str = "4 5"  # IDP_MFA_ACR_LEVELS: acr values whose policy needs 2 factors
+    audit_retention_days: int = 180  # IDP_AUDIT_RETENTION_DAYS (网络安全法 art. 21: ≥ 180)
     extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
 
     @property
@@ -91,6 +105,19 @@ class Settings:
                      "session_idle_ttl", "session_max_ttl"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"IDP_{name.upper()} must be a positive number of seconds")
+        if self.sms_gateway not in {"outbox", "http"}:
+            raise SettingsError("IDP_SMS_GATEWAY must be outbox or http")
+        if self.sms_gateway == "http" and not (self.sms_url and self.sms_app_id
+                                               and self.sms_app_secret):
+            raise SettingsError("IDP_SMS_GATEWAY=http needs IDP_SMS_URL, IDP_SMS_APP_ID and "
+                                "IDP_SMS_APP_SECRET")
+        for name in ("sms_code_ttl", "sms_max_tries", "sms_interval", "sms_daily_limit",
+                     "sms_ip_hourly_limit", "lockout_threshold", "lockout_seconds",
+                     "login_ip_limit", "audit_retention_days"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"IDP_{name.upper()} must be a positive number")
+        if any(v not in {"2", "3", "4", "5"} for v in self.mfa_acr_levels.split()):
+            raise SettingsError("IDP_MFA_ACR_LEVELS must list trust levels among 2 3 4 5")
         if self.threads < 1 or self.client_cache_ttl < 0:
             raise SettingsError("IDP_THREADS must be at least 1 and IDP_CLIENT_CACHE_TTL at "
                                 "least 0")
@@ -116,6 +143,11 @@ class Settings:
             raise SettingsError("IDP_DATABASE_URL must be PostgreSQL in production")
         if self.demo_data:
             raise SettingsError("IDP_DEMO_DATA must be off in production")
+        if self.sms_gateway != "http":
+            raise SettingsError("IDP_SMS_GATEWAY must be http in production (the outbox "
+                                "delivers nothing)")
+        if self.audit_retention_days < 180:
+            raise SettingsError("IDP_AUDIT_RETENTION_DAYS must be at least 180 in production")
 
 
 def _coerce(name: str, kind: Any, raw: str) -> Any:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, SmallInteger, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
@@ -30,6 +39,26 @@ class User(db.Model):  # type: ignore[name-defined]
     # 可信等级 2..5 (design.md); derived from verification records once they exist.
     trust_level: Mapped[int] = mapped_column(SmallInteger, default=2)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 公民身份号码: sealed at rest, found by keyed hash, shown masked (design.md).
+    id_number_sealed: Mapped[str | None] = mapped_column(Text)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                                default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined]
+    """One-time second-factor recovery codes (shown once, stored as keyed hashes)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

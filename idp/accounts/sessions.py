@@ -108,6 +108,13 @@ class SessionService:
             listener(session)
         return session
 
+    def end_all(self, user_id: str, actor: str, ip: str | None = None) -> int:
+        ended = 0
+        for session in self.for_user(user_id):
+            if self.end(session.sid, actor=actor, ip=ip) is not None:
+                ended += 1
+        return ended
+
     def for_user(self, user_id: str) -> list[SsoSession]:
         sessions: list[SsoSession] = []
         members: set[str] = self.store.smembers("user-sessions:" + user_id)

@@ -42,6 +42,7 @@ class Client(db.Model):  # type: ignore[name-defined]
     sector_identifier: Mapped[str | None] = mapped_column(String(255))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     # --- Authlib ClientMixin ---

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select, update
 
 from idp.accounts.models import User
+from idp.accounts.ports import AuthorizedApp
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -67,7 +68,8 @@ class ClientService:
                  backchannel_logout_uri: str | None = None, subject_type: str = "public",
                  sector_identifier: str | None = None, first_party: bool = False,
                  id_token_alg: str = "RS256", client_id: str | None = None,  # noqa: S107
-                 client_secret: str | None = None, actor: str = "operator:cli") -> Registered:
+                 client_secret: str | None = None, actor: str = "operator:cli",
+                 require_mfa: bool = False) -> Registered:
         grant_types = grant_types or ["authorization_code", "refresh_token"]
         self._validate(name, redirect_uris, auth_method, grant_types, scope, jwks, jwks_uri,
                        post_logout_redirect_uris or [], backchannel_logout_uri, subject_type,
@@ -83,7 +85,7 @@ class ClientService:
             grant_types=list(grant_types), scope=" ".join(scope.split()), jwks=jwks,
             jwks_uri=jwks_uri, backchannel_logout_uri=backchannel_logout_uri,
             subject_type=subject_type, sector_identifier=sector_identifier,
-            first_party=first_party, id_token_alg=id_token_alg)
+            first_party=first_party, id_token_alg=id_token_alg, require_mfa=require_mfa)
         db.session.add(client)
         db.session.flush()
         record_event(Tag.CLIENT_CREATED, actor=actor, client_id=client.client_id,
@@ -259,6 +261,16 @@ class GrantService:
             .where(Grant.id == grant_id, Grant.revoked_at.is_(None))).first()
         return (row[0], row[1]) if row and not row[1].disabled else None
 
+    def revoke_all(self, user_id: str, client_id: str | None = None) -> None:
+        """Every live grant of an account (optionally: to one client), and its tokens."""
+        where = [Grant.user_id == user_id, Grant.revoked_at.is_(None)]
+        if client_id:
+            where.append(Grant.client_id == client_id)
+        for grant in db.session.execute(select(Grant).where(*where)).scalars().all():
+            grant.revoked_at = datetime.now(UTC)
+            self.tokens.mark_grant_revoked(grant.id)
+        db.session.commit()
+
     def revoke_for_session(self, sid: str) -> None:
         """Logout ends the grants made in that session (their refresh tokens die with them)."""
         grants = db.session.execute(
@@ -274,6 +286,33 @@ def refresh_usable(token: RefreshToken, grant: Grant) -> bool:
 
 
 class ConsentService:
+    """Consents per person and client; also the account page's Authorizations port."""
+
+    def __init__(self, grants: GrantService | None = None,
+                 clients: ClientService | None = None) -> None:
+        self.grants = grants
+        self.clients = clients
+
+    def list_for(self, user_id: str) -> list[AuthorizedApp]:
+        rows = db.session.execute(
+            select(Consent, Client.name).join(Client, Client.client_id == Consent.client_id)
+            .where(Consent.user_id == user_id).order_by(Consent.granted_at.desc())).all()
+        return [AuthorizedApp(c.client_id, name, c.scope.split(), aware(c.granted_at))
+                for c, name in rows]
+
+    def revoke(self, user_id: str, client_id: str, ip: str | None) -> bool:
+        """Withdraw consent: the next login asks again, and every grant to the client dies."""
+        consent = db.session.get(Consent, (user_id, client_id))
+        if consent is None:
+            return False
+        db.session.delete(consent)
+        if self.grants is not None:
+            self.grants.revoke_all(user_id, client_id=client_id)
+        record_event(Tag.CONSENT_REVOKED, actor="user:" + user_id, user_id=user_id,
+                     client_id=client_id, ip=ip)
+        db.session.commit()
+        return True
+
     def covers(self, user_id: str, client_id: str, scope: str) -> bool:
         consent = db.session.get(Consent, (user_id, client_id))
         return consent is not None and set(scope.split()) <= set(consent.scope.split())

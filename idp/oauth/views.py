@@ -135,6 +135,19 @@ def _required_level(acr_values: str | None, claims: dict[str, Any] | None) -> in
     return min(known) if known else 99  # nothing we can meet
 
 
+def _needs_second_factor(client: Client, acr_values: str | None,
+                         claims: dict[str, Any] | None) -> bool:
+    """Step-up (OIDC Core §3.1.2.1 acr_values): the client demands it, or a requested level's
+    policy does (IDP_MFA_ACR_LEVELS)."""
+    if client.require_mfa:
+        return True
+    wanted = set((acr_values or "").split())
+    acr_claim = ((claims or {}).get("id_token") or {}).get("acr") or {}
+    if isinstance(acr_claim, dict):
+        wanted |= set(acr_claim.get("values") or [])
+    return bool(wanted & set(provider().settings.mfa_acr_levels.split()))
+
+
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # relying parties may POST authorization requests; the consent form checks CSRF
 def authorize() -> Response:
@@ -193,6 +206,12 @@ def authorize() -> Response:
     if required is not None and user.trust_level < required:
         return _redirect_error(redirect_uri, "unmet_authentication_requirements",
                                "The account's trust level is below the requested acr.")
+
+    if "mfa" not in sso.amr and _needs_second_factor(client, values.get("acr_values"), claims):
+        if "none" in prompt:
+            return _redirect_error(redirect_uri, "interaction_required",
+                                   "A second factor is required.")
+        return redirect(url_for("accounts.second_factor", next=request.full_path))
 
     scope: str = grant.request.scope or ""
     if "openid" not in scope.split():

@@ -53,14 +53,14 @@ def _login(base: str) -> requests.Response:
     page = browser.get(base + "/login")
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
     return browser.post(base + "/login", allow_redirects=False, data={
-        "csrf_token": csrf, "identifier": "demo", "password": "Demo-Passw0rd!"})
+        "csrf_token": csrf, "identifier": "demo", "password": "Yiwang-Tongban-2026"})
 
 
 def test_serve_prints_demo_credentials_and_discovery_on_first_start(served):
     base, output = served
     assert "business system client_id: demo-business-system" in output
     assert re.search(r"client_secret:\s+\S{20,}", output)
-    assert "demo citizen login:         demo / Demo-Passw0rd!" in output
+    assert "demo citizen login:         demo / Yiwang-Tongban-2026" in output
     assert f"Discovery: {base}/.well-known/openid-configuration" in output
     assert requests.get(base + "/.well-known/openid-configuration").json()["issuer"] == base
 

@@ -17,6 +17,10 @@ PRODUCTION = {
     "IDP_ISSUER": "https://id.example.gov.cn",
     "IDP_DATABASE_URL": "postgresql://idp@db.internal/idp",
     "IDP_REDIS_URL": "redis://cache.internal:6379/0",
+    "IDP_SMS_GATEWAY": "http",
+    "IDP_SMS_URL": "https://sms.internal/send",
+    "IDP_SMS_APP_ID": "idp",
+    "IDP_SMS_APP_SECRET": "sms-" + "s" * 30,
 }
 
 

@@ -1,0 +1,149 @@
+"""Helpers shared by the account pages: services, the SSO cookie, safe redirects, messages."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from flask import current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from idp.accounts.codes import SendOutcome, SmsCodes
+from idp.accounts.lockout import Gate
+from idp.accounts.mfa import MfaService
+from idp.accounts.models import User
+from idp.accounts.services import AccountService
+from idp.accounts.sessions import SessionService, SsoSession
+from idp.extensions import get_settings
+
+SESSION_COOKIE = "idp_sso"
+LOCALE_COOKIE = "idp_lang"
+PENDING = "pending_login"  # Flask session key: password done, second factor not yet
+PENDING_TTL = 600
+
+
+def sessions() -> SessionService:
+    return cast(SessionService, current_app.extensions["idp.sessions"])
+
+
+def accounts() -> AccountService:
+    return cast(AccountService, current_app.extensions["idp.accounts"])
+
+
+def mfa() -> MfaService:
+    return cast(MfaService, current_app.extensions["idp.mfa"])
+
+
+def sms_codes() -> SmsCodes:
+    return cast(SmsCodes, current_app.extensions["idp.sms_codes"])
+
+
+def current_sso(touch: bool = True) -> SsoSession | None:
+    return sessions().from_cookie(request.cookies.get(SESSION_COOKIE), touch=touch)
+
+
+def current_user() -> tuple[SsoSession, User] | None:
+    sso = current_sso()
+    user = accounts().get(sso.user_id) if sso else None
+    return (sso, user) if sso and user and not user.disabled else None
+
+
+def set_session_cookie(response: Response, value: str) -> None:
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="Lax", path="/",
+                        secure=get_settings().secure_cookies)
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=get_settings().secure_cookies)
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return url_for("accounts.home")
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    return make_response(render_template(template, **context), status)
+
+
+def form_expired_page(retry: str) -> Response:
+    return page("form_expired.html", 400, retry=retry)
+
+
+def when(value: int | datetime) -> str:
+    """A moment in the person's language (Babel), from unix seconds or a datetime."""
+    moment = datetime.fromtimestamp(value, UTC) if isinstance(value, int) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(moment, "short")
+
+
+def gate_message(gate: Gate) -> str:
+    """What a refused login is told: when to try again, and how to recover."""
+    if gate.reason == "locked":
+        return _("Too many failed attempts. You can try again after %(time)s, or reset your "
+                 "password with “Forgot password”.", time=when(gate.retry_at or 0))
+    if gate.reason == "wait":
+        seconds = max(1, (gate.retry_at or 0) - int(time.time()))
+        return _("Please wait %(seconds)s seconds before trying again.", seconds=seconds)
+    return _("Too many failed attempts from your network. Please try again later.")
+
+
+def send_message(outcome: SendOutcome) -> str:
+    if outcome.ok:
+        return _("A verification code was sent. It is valid for 5 minutes.")
+    if outcome.reason == "too_soon":
+        return _("A code was sent less than a minute ago. Please wait before asking again.")
+    if outcome.reason == "daily_limit":
+        return _("This number has received too many codes today. Please try again tomorrow.")
+    if outcome.reason == "ip_limit":
+        return _("Too many codes were requested from your network. Please try again later.")
+    return _("The code could not be sent. Please try again in a moment.")
+
+
+POLICY_MESSAGES = {
+    "too_short": _l("At least 8 characters."),
+    "too_long": _l("At most 128 characters."),
+    "too_few_classes": _l("Use at least three of: lower-case letters, upper-case letters, "
+                          "digits, symbols."),
+    "contains_phone": _l("Must not contain your mobile number."),
+    "contains_username": _l("Must not contain your username."),
+    "common": _l("This password is too common."),
+}
+
+
+def policy_messages(problems: list[str]) -> list[str]:
+    return [str(POLICY_MESSAGES[p]) for p in problems]
+
+
+def start_session(user_id: str, amr: list[str], next_url: str) -> Response:
+    """Sign the person in (or refresh their session's authentication) and go on to next_url."""
+    existing = current_sso(touch=False)
+    response = redirect(next_url, 303)
+    if existing is not None and existing.user_id == user_id:
+        sessions().reauthenticated(existing, sorted(set(existing.amr) | set(amr)))
+        sso = existing
+    else:
+        if existing is not None:
+            sessions().end(existing.sid, actor="user:" + existing.user_id, ip=request.remote_addr)
+        sso, cookie = sessions().create(user_id, sorted(set(amr)), ip=request.remote_addr,
+                                        user_agent=request.user_agent.string)
+        set_session_cookie(response, cookie)
+    session.pop(PENDING, None)
+    accounts().record_login_success(user_id, sso.sid, sso.amr, request.remote_addr)
+    return response
+
+
+def masked_phone(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone else ""
+
+
+def login_url_with_next() -> str:
+    return url_for("accounts.login", next=request.full_path)

@@ -1,0 +1,180 @@
+"""Login by password or SMS code, the second-factor step, language switch and home page."""
+
+from __future__ import annotations
+
+import time
+
+from flask import redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.wrappers import Response
+
+from idp.accounts.forms import CodeForm, LoginForm, MfaForm, PhoneForm
+from idp.accounts.models import User
+from idp.accounts.views import bp
+from idp.accounts.views.common import (
+    LOCALE_COOKIE,
+    PENDING,
+    PENDING_TTL,
+    accounts,
+    current_sso,
+    form_expired_page,
+    gate_message,
+    masked_phone,
+    mfa,
+    page,
+    safe_next,
+    send_message,
+    sms_codes,
+    start_session,
+)
+from idp.extensions import get_settings
+
+
+def _after_first_factor(user: User, amr: list[str], next_url: str) -> Response:
+    """Sign in, unless the account has a second factor: then ask for it first."""
+    if mfa().has_totp(user):
+        session[PENDING] = {"uid": user.id, "amr": amr, "next": next_url, "at": int(time.time())}
+        return redirect(url_for("accounts.second_factor"), 303)
+    return start_session(user.id, amr, next_url)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        if request.args.get("login_hint"):
+            form.identifier.data = request.args["login_hint"][:64]
+    error = None
+    if form.validate_on_submit():
+        result = accounts().authenticate(form.identifier.data or "", form.password.data or "",
+                                         request.remote_addr)
+        if result.user is not None:
+            return _after_first_factor(result.user, ["pwd"], safe_next(form.next.data))
+        # The same words whether or not the account exists.
+        error = gate_message(result.gate) if not result.gate.allowed else \
+            _("The username, mobile number or password is incorrect.")
+    status = 400 if request.method == "POST" else 200
+    return page("login.html", status, form=form, error=error)
+
+
+@bp.route("/login/sms", methods=["GET", "POST"])
+def login_sms() -> Response:
+    """Login with a code sent to the registered mobile number (for people without a password)."""
+    phone_form, code_form = PhoneForm(prefix="p"), CodeForm(prefix="c")
+    phone = session.get("sms_login_phone")
+    message = error = None
+    if request.method == "GET":
+        phone_form.next.data = code_form.next.data = request.args.get("next", "")
+    elif request.form.get("step") == "send" and phone_form.validate_on_submit():
+        phone = phone_form.phone.data or ""
+        session["sms_login_phone"] = phone
+        code_form.next.data = phone_form.next.data
+        if accounts().find_by_login(phone) is not None:  # never says whether it exists
+            outcome = sms_codes().send(phone, "login", request.remote_addr)
+            if not outcome.ok:
+                error = send_message(outcome)
+        message = _("If this number is registered, a code was sent to it.") if not error else None
+    elif request.form.get("step") == "code" and phone and code_form.validate_on_submit():
+        user = accounts().find_by_login(phone)
+        subject = accounts().lock_subject(phone, user)
+        gate = accounts().guard.enter(subject, request.remote_addr)
+        if not gate.allowed:
+            error = gate_message(gate)
+        elif user and not user.disabled and sms_codes().check(phone, "login",
+                                                              code_form.code.data or ""):
+            accounts().guard.succeeded(subject)
+            session.pop("sms_login_phone", None)
+            return _after_first_factor(user, ["sms"], safe_next(code_form.next.data))
+        else:
+            after = accounts().guard.failed(subject, request.remote_addr)
+            error = gate_message(after) if after.reason == "locked" else \
+                _("The code is wrong or has expired.")
+    status = 400 if error else 200
+    return page("login_sms.html", status, phone_form=phone_form, code_form=code_form,
+                phone=masked_phone(phone), message=message, error=error)
+
+
+def _mfa_context() -> tuple[User, list[str], str] | None:
+    """Who is proving a second factor: a pending login, or a signed-in person stepping up."""
+    pending = session.get(PENDING)
+    if pending and int(time.time()) - pending["at"] < PENDING_TTL:
+        user = accounts().get(pending["uid"])
+        if user is not None:
+            return user, pending["amr"], pending["next"]
+    sso = current_sso()
+    user = accounts().get(sso.user_id) if sso else None
+    if sso and user:
+        return user, sso.amr, safe_next(request.values.get("next"))
+    return None
+
+
+@bp.route("/login/mfa", methods=["GET", "POST"])
+def second_factor() -> Response:
+    context = _mfa_context()
+    if context is None:
+        return redirect(url_for("accounts.login"), 303)
+    user, amr, next_url = context
+    form = MfaForm()
+    error = message = None
+    method = request.values.get("method") or ("totp" if mfa().has_totp(user) else "sms")
+    if request.method == "POST" and request.form.get("step") == "send" and user.phone:
+        outcome = sms_codes().send(user.phone, "mfa", request.remote_addr)
+        message, method = send_message(outcome), "sms"
+    elif form.validate_on_submit():
+        subject = accounts().lock_subject(user.username, user)
+        gate = accounts().guard.enter(subject, request.remote_addr)
+        if not gate.allowed:
+            error = gate_message(gate)
+        else:
+            factor = _check_factor(user, method, form.code.data or "")
+            if factor:
+                accounts().guard.succeeded(subject)
+                mfa().record_result(user, method, True, request.remote_addr)
+                return start_session(user.id, [*amr, factor, "mfa"], next_url)
+            after = accounts().guard.failed(subject, request.remote_addr)
+            mfa().record_result(user, method, False, request.remote_addr)
+            error = gate_message(after) if after.reason == "locked" else \
+                _("The code is wrong or has expired.")
+    status = 400 if error else 200
+    return page("mfa.html", status, form=form, method=method, error=error, message=message,
+                has_totp=mfa().has_totp(user), phone=masked_phone(user.phone),
+                next=next_url)
+
+
+def _check_factor(user: User, method: str, code: str) -> str | None:
+    """The amr value of the factor if the code is right."""
+    if method == "totp" and mfa().check_totp(user, code):
+        return "otp"
+    if method == "recovery" and mfa().use_recovery_code(user, code, request.remote_addr):
+        return "otp"
+    if method == "sms" and user.phone and sms_codes().check(user.phone, "mfa", code):
+        return "sms"
+    return None
+
+
+@bp.app_errorhandler(CSRFError)
+def form_expired(error: CSRFError) -> Response:
+    """A missing or stale CSRF token: a page in the person's language, and nothing changed."""
+    if request.endpoint == "accounts.login":
+        retry = url_for("accounts.login", next=request.form.get("next") or None)
+    else:
+        retry = request.path if request.method == "POST" else url_for("accounts.home")
+    return form_expired_page(retry)
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str) -> Response:
+    response = redirect(safe_next(request.args.get("next")), 303)
+    if code in {"zh", "en"}:
+        response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 86400, httponly=True,
+                            samesite="Lax", secure=get_settings().secure_cookies)
+    return response
+
+
+@bp.get("/")
+def home() -> Response:
+    sso = current_sso(touch=False)
+    user = accounts().get(sso.user_id) if sso else None
+    return page("home.html", user=user)
