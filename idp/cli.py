@@ -141,6 +141,96 @@ def users_set_trust_level(username: str, level: str) -> None:
     click.echo(f"{username} is now at trust level {level}")
 
 
+@users_group.command("unlock")
+@click.option("--username", required=True, help="Username or mobile number.")
+@with_appcontext
+def users_unlock(username: str) -> None:
+    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    user = accounts.find_by_login(username)
+    if user is None:
+        _fail(f"no account {username}")
+        return
+    accounts.unlock(user, actor="operator:cli")
+    click.echo(f"{user.username} is unlocked")
+
+
+@click.group("sms", help="Text messages.")
+def sms_group() -> None:
+    pass
+
+
+@sms_group.command("outbox")
+@click.option("--phone", help="Only messages to this number.")
+@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def sms_outbox(phone: str | None, limit: int, as_json: bool) -> None:
+    """What the development gateway (IDP_SMS_GATEWAY=outbox) "sent", newest first."""
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.sms.models import OutboxMessage
+
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if phone:
+        query = query.where(OutboxMessage.phone == phone)
+    rows = db.session.execute(query).scalars().all()
+    if as_json:
+        click.echo(json.dumps([{"phone": m.phone, "template": m.template, "text": m.text,
+                                "sent_at": m.sent_at.isoformat()} for m in rows],
+                              ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("The outbox is empty.")
+    for m in rows:
+        click.echo(f"{m.sent_at:%Y-%m-%d %H:%M:%S}  {m.phone}  {m.text}")
+
+
+@click.group("audit", help="The security audit log.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Walk the hash chain; exit 1 naming the first broken record."""
+    from idp.audit.services import verify_chain
+
+    broken = verify_chain()
+    if broken is not None:
+        click.echo(f"audit chain broken at record {broken}", err=True)
+        sys.exit(1)
+    click.echo("audit chain intact")
+
+
+@audit_group.command("export")
+@click.option("--since", required=True, type=click.DateTime(), help="UTC, e.g. 2026-11-01")
+@click.option("--until", required=True, type=click.DateTime(), help="UTC, exclusive")
+@click.option("--output", type=click.File("w"), default="-", show_default=True)
+@with_appcontext
+def audit_export(since: Any, until: Any, output: Any) -> None:
+    """Write the events in [since, until) as JSON Lines."""
+    from idp.audit.services import export_events
+
+    count = 0
+    for line in export_events(since, until):
+        output.write(line + "\n")
+        count += 1
+    click.echo(f"exported {count} events", err=True)
+
+
+@audit_group.command("purge")
+@with_appcontext
+def audit_purge() -> None:
+    """Delete events older than IDP_AUDIT_RETENTION_DAYS, keeping the chain verifiable."""
+    from idp.audit.services import purge_before
+
+    days = get_settings().audit_retention_days
+    removed = purge_before(days)
+    click.echo(f"removed {removed} events older than {days} days")
+
+
 @click.group("keys", help="Token-signing keys.")
 def keys_group() -> None:
     pass
@@ -274,7 +364,7 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) 
 
 
 def register_cli(app: Flask) -> None:
-    for command in (clients_group, users_group, keys_group):
+    for command in (clients_group, users_group, keys_group, sms_group, audit_group):
         app.cli.add_command(command)
 
 

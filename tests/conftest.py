@@ -84,16 +84,46 @@ def provider_port() -> int:
     return free_port()
 
 
+SMS_APP_ID, SMS_APP_SECRET = "idp-test", "sms-test-secret-0123456789"
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory, provider_port: int) -> Iterator[Flask]:
+def sms_platform() -> Iterator[LiveServer]:
+    """The SMS platform simulator; the provider reaches it through its real HTTP adapter."""
+    from clients.sms_gateway_sim import create_simulator
+
+    server = LiveServer(create_simulator(SMS_APP_ID, SMS_APP_SECRET,
+                                         fail_phones={"13999999999"}))
+    yield server
+    server.stop()
+
+
+def sms_messages(sms_platform: LiveServer, phone: str) -> list[dict[str, Any]]:
+    return [m for m in sms_platform.server.app.extensions["sms_messages"]  # type: ignore[attr-defined]
+            if m["phone"] == phone]
+
+
+def last_code(sms_platform: LiveServer, phone: str, template: str) -> str:
+    codes = [m["params"]["code"] for m in sms_messages(sms_platform, phone)
+             if m["template"] == template]
+    assert codes, f"no {template} code was sent to {phone}"
+    return str(codes[-1])
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, provider_port: int,
+        sms_platform: LiveServer) -> Iterator[Flask]:
     settings = Settings.from_env(
         {}, env="test", secret_key=TEST_SECRET, issuer=f"http://127.0.0.1:{provider_port}",
         database_url=_database_url(tmp_path_factory),
         redis_url=os.environ.get("IDP_TEST_REDIS_URL", ""),
         argon2_memory_kib=8192, argon2_time_cost=1, key_publish_lead=3600, key_cache_ttl=0,
-        backchannel_timeout=5.0)
+        backchannel_timeout=5.0, sms_gateway="http", sms_url=sms_platform.url + "/send",
+        sms_app_id=SMS_APP_ID, sms_app_secret=SMS_APP_SECRET)
     application = create_app(settings, TESTING=True)
     application.test_client_class = IsolatedClient
+    application.extensions["sms_platform_messages"] = \
+        sms_platform.server.app.extensions["sms_messages"]  # type: ignore[attr-defined]
     with application.app_context():
         _reset_schema()
         from flask_migrate import upgrade
@@ -131,6 +161,7 @@ def clean_state(app: Flask) -> Iterator[None]:
                 if table.name not in KEEP_TABLES:
                     conn.execute(table.delete())
         get_store(app).flush()
+        app.extensions["sms_platform_messages"].clear()
         app.extensions["idp.provider"].clients.forget()
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from idp.audit.models import AuditEvent, AuditHead
+from idp.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from idp.audit.tags import Tag
 from idp.extensions import db
 
@@ -63,10 +64,47 @@ def record_event(tag: Tag, *, actor: str, user_id: str | None = None,
 
 
 def verify_chain() -> int | None:
-    """Walk the chain; return the seq of the first broken record, or None if intact."""
-    prev = GENESIS
+    """Walk the chain; return the seq of the first broken record, or None if intact.
+
+    After a retention purge the walk starts from the checkpoint the purge left."""
+    checkpoint = db.session.get(AuditCheckpoint, 1)
+    prev = checkpoint.hash if checkpoint else GENESIS
+    expected_seq = (checkpoint.seq if checkpoint else 0) + 1
     for event in db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
-        if event.prev_hash != prev or _digest(prev, _canonical(event)) != event.hash:
+        if event.seq != expected_seq or event.prev_hash != prev or \
+                _digest(prev, _canonical(event)) != event.hash:
             return event.seq
-        prev = event.hash
+        prev, expected_seq = event.hash, event.seq + 1
     return None
+
+
+def export_events(since: datetime, until: datetime) -> Iterator[str]:
+    """The events with since <= at < until (UTC), one JSON object per line, chain included."""
+    rows = db.session.execute(
+        select(AuditEvent).where(AuditEvent.at >= since.replace(tzinfo=UTC),
+                                 AuditEvent.at < until.replace(tzinfo=UTC))
+        .order_by(AuditEvent.seq)).scalars()
+    for event in rows:
+        yield json.dumps({**_canonical(event), "prev_hash": event.prev_hash,
+                          "hash": event.hash}, ensure_ascii=False, default=str)
+
+
+def purge_before(days: int) -> int:
+    """Delete events older than `days`, recording a checkpoint so the rest still verifies."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    last = db.session.execute(
+        select(AuditEvent).where(AuditEvent.at < cutoff).order_by(AuditEvent.seq.desc())
+        .limit(1)).scalar_one_or_none()
+    if last is None:
+        return 0
+    result = db.session.execute(delete(AuditEvent).where(AuditEvent.seq <= last.seq))
+    removed = result.rowcount  # type: ignore[attr-defined]
+    checkpoint = db.session.get(AuditCheckpoint, 1)
+    if checkpoint is None:
+        db.session.add(AuditCheckpoint(id=1, seq=last.seq, hash=last.hash))
+    else:
+        checkpoint.seq, checkpoint.hash = last.seq, last.hash
+    record_event(Tag.AUDIT_PURGED, actor="operator:cli", data={"through_seq": last.seq,
+                                                                "removed": removed})
+    db.session.commit()
+    return int(removed)

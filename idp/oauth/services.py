@@ -313,6 +313,13 @@ class ConsentService:
         db.session.commit()
         return True
 
+    def client_names(self, client_ids: list[str]) -> dict[str, str]:
+        if not client_ids:
+            return {}
+        rows = db.session.execute(select(Client.client_id, Client.name)
+                                  .where(Client.client_id.in_(client_ids))).all()
+        return {cid: name for cid, name in rows}
+
     def covers(self, user_id: str, client_id: str, scope: str) -> bool:
         consent = db.session.get(Consent, (user_id, client_id))
         return consent is not None and set(scope.split()) <= set(consent.scope.split())

@@ -17,6 +17,12 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('audit_checkpoint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('sms_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('phone', sa.String(length=20), nullable=False),
@@ -75,3 +81,4 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sms_outbox_phone'))
 
     op.drop_table('sms_outbox')
+    op.drop_table('audit_checkpoint')

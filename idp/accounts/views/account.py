@@ -73,10 +73,12 @@ def when_filter(value: int | datetime) -> str:
 @bp.get("/account")
 @signed_in
 def account(sso: SsoSession, user: User) -> Response:
-    return page("account.html", user=user, current_sid=sso.sid,
+    live = sorted(sessions().for_user(user.id), key=lambda s: -s.last_seen)
+    names = authorizations().client_names(sorted({c for s in live for c in s.clients}))
+    return page("account.html", user=user, current_sid=sso.sid, client_names=names,
                 phone=masked_phone(user.phone), id_number=accounts().masked_id_number(user),
                 has_totp=mfa().has_totp(user), codes_left=mfa().recovery_codes_left(user),
-                sessions=sorted(sessions().for_user(user.id), key=lambda s: -s.last_seen),
+                sessions=live,
                 apps=authorizations().list_for(user.id),
                 events=accounts().recent_sign_ins(user.id), event_names=EVENT_NAMES,
                 note=session.pop("account_note", None))
