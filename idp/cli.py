@@ -104,17 +104,18 @@ def users_group() -> None:
 @click.option("--name")
 @click.option("--trust-level", type=click.Choice(["2", "3", "4", "5"]), default="2",
               show_default=True)
+@click.option("--id-number", help="公民身份号码 (sealed at rest; logs in once level >= 3).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def users_create(username: str, password: str, phone: str | None, name: str | None,
-                 trust_level: str, as_json: bool) -> None:
+                 trust_level: str, id_number: str | None, as_json: bool) -> None:
     from idp.extensions import db
 
     accounts = cast(AccountService, current_app.extensions["idp.accounts"])
     try:
         user = accounts.create_user(username=username, password=password, phone=phone,
                                     name=name, trust_level=int(trust_level),
-                                    actor="operator:cli")
+                                    actor="operator:cli", id_number=id_number)
         db.session.commit()
     except AccountError as exc:
         _fail(str(exc))
@@ -211,12 +212,13 @@ def audit_verify() -> None:
 @with_appcontext
 def audit_export(since: Any, until: Any, output: Any) -> None:
     """Write the events in [since, until) as JSON Lines."""
-    from idp.audit.services import export_events
+    from idp.audit.services import export_events, record_export
 
     count = 0
     for line in export_events(since, until):
         output.write(line + "\n")
         count += 1
+    record_export(since, until, count)
     click.echo(f"exported {count} events", err=True)
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from idp.audit.services import record_event
+from idp.audit.tags import Tag
+from idp.extensions import db
 from idp.security.crypto import KeyedHash
 from idp.sms.gateways import SmsGateway
 from idp.store import Store
@@ -56,6 +59,10 @@ class SmsCodes:
                        limits.ttl)
         self.store.delete(self._key(purpose, phone) + ":tries")
         result = self.gateway.send(phone, purpose, {"code": code})
+        record_event(Tag.SMS_CODE_SENT, actor="anonymous", ip=ip,
+                     data={"purpose": purpose, "phone": phone[:3] + "****" + phone[-4:],
+                           "delivered": result.success, "error": result.error})
+        db.session.commit()
         if not result.success:
             self.store.delete(self._key(purpose, phone), f"sms-gap:{phone}")
             return SendOutcome(False, "gateway")

@@ -89,6 +89,12 @@ def export_events(since: datetime, until: datetime) -> Iterator[str]:
                           "hash": event.hash}, ensure_ascii=False, default=str)
 
 
+def record_export(since: datetime, until: datetime, count: int) -> None:
+    record_event(Tag.AUDIT_EXPORTED, actor="operator:cli",
+                 data={"since": since.isoformat(), "until": until.isoformat(), "count": count})
+    db.session.commit()
+
+
 def purge_before(days: int) -> int:
     """Delete events older than `days`, recording a checkpoint so the rest still verifies."""
     cutoff = datetime.now(UTC) - timedelta(days=days)

@@ -23,7 +23,6 @@ class Tag(StrEnum):
     RECOVERY_CODE_USED = "accounts:recovery_code:used"
     MFA_SUCCESS = "accounts:mfa:success"
     MFA_FAILURE = "accounts:mfa:failure"
-    SESSION_ENDED = "accounts:session:ended"
     TRUST_LEVEL_SET = "accounts:user:trust_level_set"
     CONSENT_GRANTED = "oauth:consent:granted"
     CONSENT_DENIED = "oauth:consent:denied"
