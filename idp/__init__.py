@@ -51,8 +51,15 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# Libraries that log secrets at DEBUG (Authlib logs every issued token): never below INFO,
+# whatever level an operator gives the root logger.
+QUIET_LOGGERS = ("authlib", "joserfc", "urllib3")
+
+
 def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     settings = settings or Settings.from_env()
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import logging
 import hashlib
 import os
 import re
@@ -107,6 +108,7 @@ def last_code(sms_platform: LiveServer, phone: str, template: str) -> str:
     codes = [m["params"]["code"] for m in sms_messages(sms_platform, phone)
              if m["template"] == template]
     assert codes, f"no {template} code was sent to {phone}"
+    remember_secret(codes[-1])
     return str(codes[-1])
 
 
@@ -147,12 +149,47 @@ def _reset_schema() -> None:
 
 KEEP_TABLES = {"signing_key", "alembic_version"}
 
+# Every secret the suite hands out (passwords, SMS codes, codes, tokens, client secrets, ID
+# numbers). After each test, no log record at any level and no audit row may contain one.
+SECRETS: set[str] = set()
+
+
+def remember_secret(*values: Any) -> None:
+    SECRETS.update(str(v) for v in values if v and len(str(v)) >= 6)
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(record.getMessage())
+        except Exception:  # noqa: BLE001 - a broken record is not ours to judge here
+            self.lines.append(str(record.msg))
+
+
+def _leaked(text: str) -> list[str]:
+    return sorted(s for s in SECRETS if s in text)
+
 
 @pytest.fixture(autouse=True)
 def clean_state(app: Flask) -> Iterator[None]:
+    recorder = _Recorder()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.DEBUG)
     with app.app_context():
-        yield
+        try:
+            yield
+        finally:
+            root.removeHandler(recorder)
+            root.setLevel(old_level)
         db.session.rollback()
+        audit_rows = db.session.execute(text("SELECT * FROM audit_event")).all()
+        leaks = _leaked("\n".join(recorder.lines)) + _leaked(repr(audit_rows))
         db.session.remove()
         meta = MetaData()
         meta.reflect(bind=db.engine)
@@ -163,6 +200,7 @@ def clean_state(app: Flask) -> Iterator[None]:
         get_store(app).flush()
         app.extensions["sms_platform_messages"].clear()
         app.extensions["idp.provider"].clients.forget()
+        assert leaks == [], f"secrets reached the logs or the audit table: {leaks}"
 
 
 @pytest.fixture(scope="session")
@@ -202,6 +240,7 @@ def make_user(app: Flask) -> Any:
         username = username or f"citizen{n}"
         phone = phone or f"139{secrets.randbelow(10**8):08d}"
         accounts = app.extensions["idp.accounts"]
+        remember_secret(password)
         user = accounts.create_user(username=username, password=password, phone=phone,
                                     name=name, trust_level=trust_level)
         db.session.commit()
@@ -222,6 +261,7 @@ def make_client(app: Flask) -> Any:
         kwargs.setdefault("first_party", True)
         kwargs.setdefault("redirect_uris", [redirect_uri])
         registered = app.extensions["idp.provider"].clients.register(**kwargs)
+        remember_secret(registered.client_secret)
         return TestClient(registered.client.client_id, registered.client_secret,
                           kwargs["redirect_uris"][0])
 
@@ -272,6 +312,7 @@ class Browser:
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         query = redirect_params(response)
         assert "code" in query, query
+        remember_secret(query["code"], verifier)
         return query["code"], verifier
 
 
@@ -286,8 +327,11 @@ def browser(app: Flask) -> Browser:
 
 
 def token_request(app: Flask, client: TestClient, **data: str) -> Any:
-    return app.test_client().post("/token", data=data,
-                                  auth=(client.client_id, client.client_secret or ""))
+    response = app.test_client().post("/token", data=data,
+                                      auth=(client.client_id, client.client_secret or ""))
+    body = response.json or {}
+    remember_secret(body.get("access_token"), body.get("refresh_token"), body.get("id_token"))
+    return response
 
 
 def exchange(app: Flask, client: TestClient, code: str, verifier: str) -> Any:

@@ -186,11 +186,11 @@ def authorize() -> Response:
     now = int(time.time())
     key = _request_key()
     login_after = session.get("login_after", {})
-    needs_login = (
-        sso is None
-        or ("login" in prompt and sso.auth_time < login_after.get(key, now + 1))
-        or (max_age is not None and now - sso.auth_time > int(max_age))
-    )
+    # A login made in answer to this very request satisfies prompt=login and max_age (else
+    # max_age=0 would send the person back to the login page forever).
+    fresh = sso is not None and key in login_after and sso.auth_time >= login_after[key]
+    needs_login = sso is None or (not fresh and (
+        "login" in prompt or (max_age is not None and now - sso.auth_time > int(max_age))))
     if needs_login:
         if "none" in prompt:
             return _redirect_error(redirect_uri, "login_required", "The person must log in.")
