@@ -155,6 +155,23 @@ def users_unlock(username: str) -> None:
     click.echo(f"{user.username} is unlocked")
 
 
+@users_group.command("logout")
+@click.option("--username", required=True, help="Username or mobile number.")
+@with_appcontext
+def users_logout(username: str) -> None:
+    """End every SSO session of the account (business systems get back-channel logout)."""
+    from idp.accounts.sessions import SessionService
+
+    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    user = accounts.find_by_login(username)
+    if user is None:
+        _fail(f"no account {username}")
+        return
+    sessions = cast(SessionService, current_app.extensions["idp.sessions"])
+    ended = sessions.end_all(user.id, actor="operator:cli")
+    click.echo(f"ended {ended} session(s) of {user.username}")
+
+
 @click.group("sms", help="Text messages.")
 def sms_group() -> None:
     pass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import contextvars
-import logging
 import hashlib
+import logging
 import os
 import re
 import secrets

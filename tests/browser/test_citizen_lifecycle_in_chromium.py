@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.test_sso_in_chromium import _rp, chromium, shot  # noqa: F401
+from tests.browser.conftest import sample_rp, shot
 from tests.conftest import last_code
 
 pytestmark = pytest.mark.browser
@@ -50,8 +50,9 @@ def test_register_enrol_sso_account_page_end_session_and_recover(
     t = TEXT[lang]
     phone = "1370000000" + ("1" if lang == "zh" else "2")
     password, new_password = "Lingnan-Spring-2026", "Pearl-River-Delta-9"
-    social, _social_app = _rp(live_provider, make_client, "社保业务系统", first_party=True)
-    housing, housing_app = _rp(live_provider, make_client, "公积金业务系统", first_party=False)
+    social, _social_app = sample_rp(live_provider, make_client, "社保业务系统", first_party=True)
+    housing, housing_app = sample_rp(live_provider, make_client, "公积金业务系统",
+                                     first_party=False)
     first = _context_page(chromium, lang)
     second = _context_page(chromium, lang)
     try:

@@ -133,3 +133,15 @@ def test_keys_rotate_with_activate_in_zero_prints_the_new_kid(app, runner, provi
     assert provider.keys.signing_key("RS256").kid == kid
     published = {key["kid"] for key in app.test_client().get("/jwks").json["keys"]}
     assert {kid, old_kid} <= published
+
+
+def test_users_logout_ends_every_session_of_the_account(runner, browser, make_user,
+                                                        make_client):
+    from tests.conftest import redirect_params
+
+    user, client = make_user(), make_client()
+    browser.login(user)
+    result = runner.invoke(args=["users", "logout", "--username", user.username])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"ended 1 session(s) of {user.username}\n"
+    assert redirect_params(browser.authorize(client, prompt="none"))["error"] == "login_required"
