@@ -225,7 +225,7 @@ def audit_verify() -> None:
 @audit_group.command("export")
 @click.option("--since", required=True, type=click.DateTime(), help="UTC, e.g. 2026-11-01")
 @click.option("--until", required=True, type=click.DateTime(), help="UTC, exclusive")
-@click.option("--output", type=click.File("w"), default="-", show_default=True)
+@click.option("--output", type=click.File("w", lazy=False), default="-", show_default=True)
 @with_appcontext
 def audit_export(since: Any, until: Any, output: Any) -> None:
     """Write the events in [since, until) as JSON Lines."""

@@ -48,12 +48,12 @@ class SmsCodes:
 
     def send(self, phone: str, purpose: str, ip: str | None) -> SendOutcome:
         limits = self.limits
+        if ip and self.store.incr(f"sms-ip:{ip}", HOUR) > limits.ip_hourly:
+            return SendOutcome(False, "ip_limit")
         if not self.store.add(f"sms-gap:{phone}", "1", limits.interval):
             return SendOutcome(False, "too_soon", limits.interval)
         if self.store.incr(f"sms-day:{phone}", DAY) > limits.daily:
             return SendOutcome(False, "daily_limit")
-        if ip and self.store.incr(f"sms-ip:{ip}", HOUR) > limits.ip_hourly:
-            return SendOutcome(False, "ip_limit")
         code = f"{secrets.randbelow(10**6):06d}"
         self.store.set(self._key(purpose, phone), self.hasher.digest(f"{purpose}|{phone}|{code}"),
                        limits.ttl)
@@ -75,14 +75,15 @@ class SmsCodes:
     def check(self, phone: str, purpose: str, code: str) -> bool:
         """True once for the right code; each wrong try counts, and the code dies at the limit."""
         key = self._key(purpose, phone)
-        tries = self.store.incr(key + ":tries", self.limits.ttl)
+        tries = self.store.incr(key + ":tries", self.limits.ttl)  # a try is reserved first
         if tries > self.limits.max_tries:
-            self.store.delete(key)
             return False
         stored = self.store.get(key)
         candidate = code.strip()
-        if stored is None or not (len(candidate) == 6 and candidate.isdigit()):
-            return False
-        if not self.hasher.matches(f"{purpose}|{phone}|{candidate}", stored):
-            return False
-        return self.store.getdel(key) is not None  # single use, even against a parallel twin
+        right = stored is not None and len(candidate) == 6 and candidate.isdigit() and \
+            self.hasher.matches(f"{purpose}|{phone}|{candidate}", stored)
+        if right:
+            return self.store.getdel(key) is not None  # single use, even against a twin
+        if tries >= self.limits.max_tries:
+            self.store.delete(key)  # the last allowed try was wrong: the code dies
+        return False

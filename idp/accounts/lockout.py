@@ -18,6 +18,8 @@ class Gate:
     allowed: bool
     reason: str | None = None  # locked | wait | ip_limit
     retry_at: int | None = None  # unix seconds
+    new_lock: bool = False  # this attempt is the one that locked the subject
+    slot: int | None = None  # the failure slot an allowed attempt holds (1 … threshold)
 
 
 def delay_after(failures: int) -> int:
@@ -41,16 +43,19 @@ class LoginGuard:
         until = self.locked_until(subject)
         if until:
             return Gate(False, "locked", until)
-        wait = self.store.get(f"wait:{subject}")
-        if wait:
-            return Gate(False, "wait", int(wait))
         if ip and int(self.store.get(f"fail-ip:{ip}") or 0) >= self.ip_limit:
             return Gate(False, "ip_limit", int(time.time()) + self.lock_seconds)
         slot = self.store.incr(f"fail:{subject}", self.lock_seconds)
         if slot > self.threshold:
-            until = self._lock(subject)
-            return Gate(False, "locked", until)
-        return Gate(True)
+            # The slot holders lock the subject as they fail (and audit it once).
+            return Gate(False, "locked", self.locked_until(subject) or
+                        int(time.time()) + self.lock_seconds)
+        wait = self.store.get(f"wait:{subject}")
+        if wait:
+            # Too soon after a failure: the attempt is not checked, and counts as a failure,
+            # so any mix of parallel and hasty attempts records exactly `threshold` failures.
+            return Gate(False, "wait", int(wait), slot=slot)
+        return Gate(True, slot=slot)
 
     def failed(self, subject: str, ip: str | None) -> Gate:
         """The attempt was wrong: its slot stays taken. Returns what the person is told."""
@@ -58,7 +63,8 @@ class LoginGuard:
             self.store.incr(f"fail-ip:{ip}", self.lock_seconds)
         failures = int(self.store.get(f"fail:{subject}") or 0)
         if failures >= self.threshold:
-            return Gate(False, "locked", self._lock(subject))
+            until, created = self._lock(subject)
+            return Gate(False, "locked", until, new_lock=created)
         delay = delay_after(failures)
         if delay:
             retry = int(time.time()) + delay
@@ -72,10 +78,8 @@ class LoginGuard:
     def unlock(self, subject: str) -> None:
         self.store.delete(f"fail:{subject}", f"wait:{subject}", f"lock:{subject}")
 
-    def failures(self, subject: str) -> int:
-        return min(int(self.store.get(f"fail:{subject}") or 0), self.threshold)
-
-    def _lock(self, subject: str) -> int:
+    def _lock(self, subject: str) -> tuple[int, bool]:
+        """Lock (once: SET NX); returns the lock's end and whether this call set it."""
         until = int(time.time()) + self.lock_seconds
-        self.store.add(f"lock:{subject}", str(until), self.lock_seconds)
-        return self.locked_until(subject) or until
+        created = self.store.add(f"lock:{subject}", str(until), self.lock_seconds)
+        return (until if created else self.locked_until(subject) or until), created

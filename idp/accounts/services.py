@@ -133,7 +133,7 @@ class AccountService:
         subject = self.lock_subject(identifier, user)
         gate = self.guard.enter(subject, ip)
         if not gate.allowed:
-            return LoginResult(None, gate)
+            return LoginResult(None, self.refused(subject, user, gate, ip))
         check = self.passwords.verify(user.password_hash if user else None, password)
         if check.ok and user is not None and not user.disabled:
             self.guard.succeeded(subject)
@@ -141,15 +141,27 @@ class AccountService:
                 user.password_hash = self.passwords.hash(password)
                 db.session.commit()
             return LoginResult(user, gate)
-        after = self.guard.failed(subject, ip)
         record_event(Tag.LOGIN_FAILURE, actor="anonymous", user_id=user.id if user else None,
-                     ip=ip, data={"reason": "bad_credentials",
-                                  "failures": self.guard.failures(subject)})
-        if after.reason == "locked" and user is not None:
+                     ip=ip, data={"reason": "bad_credentials", "failures": gate.slot})
+        after = self.attempt_failed(subject, user, ip)
+        return LoginResult(None, after if after.reason == "locked" else Gate(True))
+
+    def refused(self, subject: str, user: User | None, gate: Gate, ip: str | None) -> Gate:
+        """An attempt the gate refused; one made too soon still uses its failure slot."""
+        if gate.reason != "wait" or gate.slot is None:
+            return gate
+        record_event(Tag.LOGIN_FAILURE, actor="anonymous", user_id=user.id if user else None,
+                     ip=ip, data={"reason": "too_soon", "failures": gate.slot})
+        return self.attempt_failed(subject, user, ip)
+
+    def attempt_failed(self, subject: str, user: User | None, ip: str | None) -> Gate:
+        """Settle a wrong password or code: the slot stays taken; a new lock is audited once."""
+        after = self.guard.failed(subject, ip)
+        if after.new_lock and user is not None:
             record_event(Tag.ACCOUNT_LOCKED, actor="system", user_id=user.id, ip=ip,
                          data={"until": after.retry_at})
         db.session.commit()
-        return LoginResult(None, after if after.reason == "locked" else Gate(True))
+        return after
 
     def password_problems(self, password: str, user: User | None = None,
                           phone: str | None = None) -> list[str]:

@@ -40,7 +40,7 @@ def signed_in(view: View) -> View:
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         found = current_user()
         if found is None:
-            return redirect(url_for("accounts.login", next=request.full_path), 303)
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")), 303)
         return view(*found, *args, **kwargs)
 
     return wrapper

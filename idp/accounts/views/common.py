@@ -145,5 +145,3 @@ def masked_phone(phone: str | None) -> str:
     return f"{phone[:3]}****{phone[-4:]}" if phone else ""
 
 
-def login_url_with_next() -> str:
-    return url_for("accounts.login", next=request.full_path)

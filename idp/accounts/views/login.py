@@ -81,14 +81,14 @@ def login_sms() -> Response:
         subject = accounts().lock_subject(phone, user)
         gate = accounts().guard.enter(subject, request.remote_addr)
         if not gate.allowed:
-            error = gate_message(gate)
+            error = gate_message(accounts().refused(subject, user, gate, request.remote_addr))
         elif user and not user.disabled and sms_codes().check(phone, "login",
                                                               code_form.code.data or ""):
             accounts().guard.succeeded(subject)
             session.pop("sms_login_phone", None)
             return _after_first_factor(user, ["sms"], safe_next(code_form.next.data))
         else:
-            after = accounts().guard.failed(subject, request.remote_addr)
+            after = accounts().attempt_failed(subject, user, request.remote_addr)
             error = gate_message(after) if after.reason == "locked" else \
                 _("The code is wrong or has expired.")
     status = 400 if error else 200
@@ -126,15 +126,15 @@ def second_factor() -> Response:
         subject = accounts().lock_subject(user.username, user)
         gate = accounts().guard.enter(subject, request.remote_addr)
         if not gate.allowed:
-            error = gate_message(gate)
+            error = gate_message(accounts().refused(subject, user, gate, request.remote_addr))
         else:
             factor = _check_factor(user, method, form.code.data or "")
             if factor:
                 accounts().guard.succeeded(subject)
                 mfa().record_result(user, method, True, request.remote_addr)
                 return start_session(user.id, [*amr, factor, "mfa"], next_url)
-            after = accounts().guard.failed(subject, request.remote_addr)
             mfa().record_result(user, method, False, request.remote_addr)
+            after = accounts().attempt_failed(subject, user, request.remote_addr)
             error = gate_message(after) if after.reason == "locked" else \
                 _("The code is wrong or has expired.")
     status = 400 if error else 200
