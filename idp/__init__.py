@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         WTF_CSRF_TIME_LIMIT=3600,
         BABEL_DEFAULT_LOCALE="zh_Hans_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",  # times on pages are Beijing time
         BABEL_TRANSLATION_DIRECTORIES="translations",
         MAX_CONTENT_LENGTH=256 * 1024,
         JSON_AS_ASCII=False,

@@ -189,13 +189,14 @@ def locked_message(until: int) -> str:
 
 
 def lock_time_text(until: int) -> str:
-    """The retry time as the locked message shows it (Babel short format, UTC, zh_Hans_CN)."""
+    """The retry time as the locked message shows it: Babel's short format, Beijing time."""
     from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
 
     from babel.dates import format_datetime
 
-    return format_datetime(datetime.fromtimestamp(until, UTC), "short", tzinfo=UTC,
-                           locale="zh_Hans_CN")
+    return format_datetime(datetime.fromtimestamp(until, UTC), "short",
+                           tzinfo=ZoneInfo("Asia/Shanghai"), locale="zh_Hans_CN")
 
 
 # --- audit ---
