@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from idp.accounts.errors import AccountError
+from idp.accounts.models import User
 from idp.accounts.services import AccountService
 from idp.extensions import get_settings, get_store
 from idp.oauth.server import provider
@@ -22,9 +23,18 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "Yiwang-Tongban-2026"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(2)
+
+
+def _account(identifier: str) -> User:
+    """The account named by username or mobile number, or exit 2 saying there is none."""
+    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    user = accounts.find_by_login(identifier)
+    if user is None:
+        _fail(f"no account {identifier}")
+    return cast(User, user)
 
 
 @click.group("clients", help="Business systems registered as OpenID Connect clients.")
@@ -133,10 +143,7 @@ def users_set_trust_level(username: str, level: str) -> None:
     from idp.extensions import db
 
     accounts = cast(AccountService, current_app.extensions["idp.accounts"])
-    user = accounts.find_by_login(username)
-    if user is None:
-        _fail(f"no account {username}")
-        return
+    user = _account(username)
     accounts.set_trust_level(user, int(level), actor="operator:cli")
     db.session.commit()
     click.echo(f"{username} is now at trust level {level}")
@@ -147,10 +154,7 @@ def users_set_trust_level(username: str, level: str) -> None:
 @with_appcontext
 def users_unlock(username: str) -> None:
     accounts = cast(AccountService, current_app.extensions["idp.accounts"])
-    user = accounts.find_by_login(username)
-    if user is None:
-        _fail(f"no account {username}")
-        return
+    user = _account(username)
     accounts.unlock(user, actor="operator:cli")
     click.echo(f"{user.username} is unlocked")
 
@@ -162,11 +166,7 @@ def users_logout(username: str) -> None:
     """End every SSO session of the account (business systems get back-channel logout)."""
     from idp.accounts.sessions import SessionService
 
-    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
-    user = accounts.find_by_login(username)
-    if user is None:
-        _fail(f"no account {username}")
-        return
+    user = _account(username)
     sessions = cast(SessionService, current_app.extensions["idp.sessions"])
     ended = sessions.end_all(user.id, actor="operator:cli")
     click.echo(f"ended {ended} session(s) of {user.username}")
