@@ -25,7 +25,8 @@ class Delivery:
 
 
 class SessionEndHandler:
-    """Registered on SessionService.on_end; keeps the results of the last run for callers."""
+    """Registered on SessionService.on_end: revokes the session's grants, then notifies
+    every business system the session reached that registered a back-channel logout URI."""
 
     def __init__(self, provider: Provider) -> None:
         self.p = provider
