@@ -11,6 +11,8 @@ from flask_babel import get_locale
 from sqlalchemy import text
 
 from idp.extensions import babel, csrf, db, get_store, migrate
+from idp.http import init_http
+from idp.security.proxies import TrustedProxies
 from idp.settings import Settings
 from idp.store import create_store
 
@@ -38,19 +40,6 @@ def _select_locale() -> str:
     return get_settings().default_locale
 
 
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if response.mimetype == "text/html":
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-    return response
-
-
 # Libraries that log secrets at DEBUG (Authlib logs every issued token): never below INFO,
 # whatever level an operator gives the root logger.
 QUIET_LOGGERS = ("authlib", "joserfc", "urllib3")
@@ -64,7 +53,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url, app),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         SESSION_COOKIE_NAME="idp_flask",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -91,13 +80,25 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.extensions["idp.store"] = store
     _wire_services(app, settings)
     _register_blueprints(app)
-    app.after_request(_security_headers)
+    init_http(app, hsts=settings.secure_cookies)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, settings.proxy_networks)  # type: ignore[method-assign]
     app.context_processor(lambda: {"get_locale": get_locale})
     _register_health(app)
     from idp.cli import register_cli
 
     register_cli(app)
     return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    # hide_parameters: a failing statement never writes a phone number or hash into the log.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("sqlite:"):
+        # Threads of the one embedded process write at once: each write transaction begins
+        # IMMEDIATE (the driver issues BEGIN before the first write), so it waits for the write
+        # lock instead of failing with "database is locked" on a read-to-write upgrade.
+        options["connect_args"] = {"timeout": 30, "isolation_level": "IMMEDIATE"}
+    return options
 
 
 def _database_uri(url: str, app: Flask) -> str:
@@ -150,7 +151,8 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     server = build_server()
     server.init_app(app)
     grants = GrantService(tokens, settings.refresh_token_ttl)
-    clients = ClientService(client_hasher, settings.client_cache_ttl)
+    clients = ClientService(client_hasher, settings.client_cache_ttl,
+                            allow_loopback_http=not settings.is_production)
     consents = ConsentService(grants, clients)
     provider = Provider(settings=settings, store=store, server=server, keys=keys, tokens=tokens,
                         codes=CodeService(store, settings.code_ttl), grants=grants,

@@ -62,13 +62,17 @@ def clients_group() -> None:
 @click.option("--first-party", is_flag=True, help="Skip the consent page.")
 @click.option("--require-mfa", is_flag=True, help="Every login to this system needs a second "
               "factor (step-up in the same session).")
+@click.option("--introspect-for", "introspects_for", multiple=True, metavar="CLIENT_ID",
+              help="Act as a resource server: may introspect tokens issued to CLIENT_ID "
+              "(repeatable). Without it a client learns only about its own tokens.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
                    jwks_file: Any, jwks_uri: str | None, grant_types: tuple[str, ...],
                    scope: str, post_logout: tuple[str, ...], backchannel_logout_uri: str | None,
                    subject_type: str, sector_identifier: str | None, id_token_alg: str,
-                   first_party: bool, require_mfa: bool, as_json: bool) -> None:
+                   first_party: bool, require_mfa: bool, introspects_for: tuple[str, ...],
+                   as_json: bool) -> None:
     jwks = None
     if jwks_file is not None:
         try:
@@ -82,7 +86,8 @@ def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
             post_logout_redirect_uris=list(post_logout),
             backchannel_logout_uri=backchannel_logout_uri, subject_type=subject_type,
             sector_identifier=sector_identifier, first_party=first_party,
-            id_token_alg=id_token_alg, require_mfa=require_mfa)
+            id_token_alg=id_token_alg, require_mfa=require_mfa,
+            introspects_for=list(introspects_for))
     except ClientRegistrationError as exc:
         _fail(str(exc))
         return
@@ -389,8 +394,13 @@ def register_cli(app: Flask) -> None:
 
 def main() -> None:
     from idp import create_app
+    from idp.settings import Settings, SettingsError
 
-    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:  # a refusal is one sentence and exit 2, never a traceback
+        _fail(str(error))
+    cli = FlaskGroup(create_app=lambda: create_app(settings), add_default_commands=False,
                      add_version_option=False, load_dotenv=False,
                      help="unified-idp: the unified identity authentication platform.")
     # `serve` sits on the group, not on app.cli: Flask pushes an app context around app.cli

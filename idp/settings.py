@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import math
 import os
+import zlib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -60,6 +64,11 @@ class Settings:
     lockout_seconds: int = 900  # IDP_LOCKOUT_SECONDS the lock lasts
     login_ip_limit: int = 100  # IDP_LOGIN_IP_LIMIT failed logins per client IP per lock period
     mfa_acr_levels: str = "4 5"  # IDP_MFA_ACR_LEVELS: acr values whose policy needs 2 factors
+    sms_with_totp: bool = False  # IDP_SMS_WITH_TOTP: SMS still a second factor once TOTP is on
+    reauth_max_age: int = 300  # IDP_REAUTH_MAX_AGE: seconds a sign-in counts as recent for
+    #                            changing factors, password or phone
+    trusted_proxies: str = ""  # IDP_TRUSTED_PROXIES: CIDRs of reverse proxies whose
+    #                            X-Forwarded-For is believed (space or comma separated)
     audit_retention_days: int = 180  # IDP_AUDIT_RETENTION_DAYS (网络安全法 art. 21: ≥ 180)
     extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
 
@@ -70,6 +79,19 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return urlparse(self.issuer).scheme == "https"
+
+    @property
+    def mfa_levels(self) -> frozenset[int]:
+        return frozenset(int(v) for v in self.mfa_acr_levels.split())
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        try:
+            return tuple(ipaddress.ip_network(part, strict=False)
+                         for part in self.trusted_proxies.replace(",", " ").split())
+        except ValueError:
+            raise SettingsError("IDP_TRUSTED_PROXIES must be IP networks in CIDR form, e.g. "
+                                "10.0.0.0/8 192.168.1.10/32") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -84,10 +106,10 @@ class Settings:
             values[f.name] = _coerce(f.name, f.type, raw)
         values.update(overrides)
         settings = cls(**values)
-        settings.validate()
+        settings.validate(environ)
         return settings
 
-    def validate(self) -> None:
+    def validate(self, environ: Mapping[str, str] | None = None) -> None:
         if self.env not in {"development", "production", "test"}:
             raise SettingsError("IDP_ENV must be development, production or test")
         issuer = urlparse(self.issuer)
@@ -116,8 +138,12 @@ class Settings:
                      "login_ip_limit", "audit_retention_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"IDP_{name.upper()} must be a positive number")
-        if any(v not in {"2", "3", "4", "5"} for v in self.mfa_acr_levels.split()):
-            raise SettingsError("IDP_MFA_ACR_LEVELS must list trust levels among 2 3 4 5")
+        if any(v not in {"3", "4", "5"} for v in self.mfa_acr_levels.split()):
+            raise SettingsError("IDP_MFA_ACR_LEVELS must list trust levels among 3 4 5 (level 2 "
+                                "is every session's floor)")
+        if self.reauth_max_age <= 0:
+            raise SettingsError("IDP_REAUTH_MAX_AGE must be a positive number of seconds")
+        self.proxy_networks  # noqa: B018 - parses IDP_TRUSTED_PROXIES, raising if malformed
         if self.threads < 1 or self.client_cache_ttl < 0:
             raise SettingsError("IDP_THREADS must be at least 1 and IDP_CLIENT_CACHE_TTL at "
                                 "least 0")
@@ -128,13 +154,21 @@ class Settings:
         if self.default_locale not in {"zh_Hans_CN", "en"}:
             raise SettingsError("IDP_DEFAULT_LOCALE must be zh_Hans_CN or en")
         if self.is_production:
-            self._validate_production()
+            self._validate_production(environ)
         elif self.secret_key == DEV_SECRET_KEY and self.env == "development":
             log.warning("IDP_SECRET_KEY is the development default: never use it in production")
 
-    def _validate_production(self) -> None:
+    def _validate_production(self, environ: Mapping[str, str] | None = None) -> None:
         if self.secret_key == DEV_SECRET_KEY:
             raise SettingsError("IDP_SECRET_KEY is the development default; set a real secret")
+        if secret_strength_bits(self.secret_key) < MIN_SECRET_BITS:
+            raise SettingsError(f"IDP_SECRET_KEY is too predictable (needs about {MIN_SECRET_BITS}"
+                                " bits of randomness): generate one with `python3 -c 'import "
+                                "secrets; print(secrets.token_urlsafe(48))'`")
+        environ = os.environ if environ is None else environ
+        if environ.get("FLASK_DEBUG", "").strip().lower() not in {"", "0", "false", "no",
+                                                                  "off"}:
+            raise SettingsError("FLASK_DEBUG must be off in production (the debugger runs code)")
         if urlparse(self.issuer).scheme != "https":
             raise SettingsError("IDP_ISSUER must be https in production")
         if not self.redis_url:
@@ -148,6 +182,26 @@ class Settings:
                                 "delivers nothing)")
         if self.audit_retention_days < 180:
             raise SettingsError("IDP_AUDIT_RETENTION_DAYS must be at least 180 in production")
+
+
+MIN_SECRET_BITS = 128
+
+
+def secret_strength_bits(secret: str) -> float:
+    """A conservative estimate of a secret's randomness in bits: the smaller of its Shannon
+    entropy (characters' spread) and its zlib-compressed size (repeats and patterns), with
+    runs of consecutive characters ("abcd", "1234") counted as free. Machine-generated secrets
+    (`secrets.token_urlsafe(48)`) score far above MIN_SECRET_BITS; words typed twice, repeats
+    and keyboard sequences score below it."""
+    if not secret:
+        return 0.0
+    unpredictable = [b for a, b in zip(" " + secret[:-1], secret, strict=True)
+                     if abs(ord(b) - ord(a)) != 1]
+    counts = Counter(unpredictable)
+    total = len(unpredictable)
+    shannon = -sum(n / total * math.log2(n / total) for n in counts.values()) * total
+    compressed = (len(zlib.compress("".join(unpredictable).encode(), 9)) - 11) * 8
+    return max(0.0, min(shannon, float(compressed)))
 
 
 def _coerce(name: str, kind: Any, raw: str) -> Any:

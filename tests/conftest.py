@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -244,18 +244,35 @@ def make_user(app: Flask) -> Any:
     counter = iter(range(1, 10_000))
 
     def make(username: str | None = None, password: str = PASSWORD, trust_level: int = 2,
-             phone: str | None = None, name: str | None = "张三") -> TestUser:
+             phone: str | None = None, name: str | None = "张三",
+             phone_verified: bool = True) -> TestUser:
         n = next(counter)
         username = username or f"citizen{n}"
         phone = phone or f"139{secrets.randbelow(10**8):08d}"
         accounts = app.extensions["idp.accounts"]
         remember_secret(password)
         user = accounts.create_user(username=username, password=password, phone=phone,
-                                    name=name, trust_level=trust_level)
+                                    name=name, trust_level=trust_level,
+                                    phone_verified=phone_verified)
         db.session.commit()
         return TestUser(user.id, username, password, phone)
 
     return make
+
+
+@pytest.fixture
+def change_settings(app: Flask) -> Iterator[Any]:
+    """Run one test under other settings (a policy switch); restored afterwards."""
+    provider = app.extensions["idp.provider"]
+    original = app.extensions["idp.settings"]
+
+    def change(**values: Any) -> Settings:
+        changed = replace(original, **values)
+        app.extensions["idp.settings"] = provider.settings = changed
+        return changed
+
+    yield change
+    app.extensions["idp.settings"] = provider.settings = original
 
 
 @pytest.fixture

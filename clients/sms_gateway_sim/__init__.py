@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 
 TEMPLATES = {"register", "login", "mfa", "reset", "phone_old", "phone_new",
-             "password_reset_done"}
+             "password_reset_done", "password_changed", "register_exists", "no_account"}
 
 
 def create_simulator(app_id: str, app_secret: str, *, fail_phones: set[str] | None = None

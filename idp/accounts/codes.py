@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from idp.accounts.phones import normalize_phone
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -46,7 +47,13 @@ class SmsCodes:
     def _key(self, purpose: str, phone: str) -> str:
         return f"sms-code:{purpose}:{phone}"
 
-    def send(self, phone: str, purpose: str, ip: str | None) -> SendOutcome:
+    def send(self, phone: str, purpose: str, ip: str | None, *,
+             notice: str | None = None) -> SendOutcome:
+        """Send a code for `purpose`, under every sending limit. With `notice`, the same limits
+        and the same single gateway call deliver that notice template instead and no code is
+        stored: the caller's answer and timing are then the same whether or not the number has
+        an account (registration of a taken number; login or recovery for an unknown one)."""
+        phone = normalize_phone(phone)
         limits = self.limits
         if ip and self.store.incr(f"sms-ip:{ip}", HOUR) > limits.ip_hourly:
             return SendOutcome(False, "ip_limit")
@@ -54,14 +61,19 @@ class SmsCodes:
             return SendOutcome(False, "too_soon", limits.interval)
         if self.store.incr(f"sms-day:{phone}", DAY) > limits.daily:
             return SendOutcome(False, "daily_limit")
-        code = f"{secrets.randbelow(10**6):06d}"
-        self.store.set(self._key(purpose, phone), self.hasher.digest(f"{purpose}|{phone}|{code}"),
-                       limits.ttl)
-        self.store.delete(self._key(purpose, phone) + ":tries")
-        result = self.gateway.send(phone, purpose, {"code": code})
+        if notice is None:
+            code = f"{secrets.randbelow(10**6):06d}"
+            self.store.set(self._key(purpose, phone),
+                           self.hasher.digest(f"{purpose}|{phone}|{code}"), limits.ttl)
+            self.store.delete(self._key(purpose, phone) + ":tries")
+            result = self.gateway.send(phone, purpose, {"code": code})
+        else:
+            self.store.delete(self._key(purpose, phone))  # no code stands for this number now
+            result = self.gateway.send(phone, notice, {})
         record_event(Tag.SMS_CODE_SENT, actor="anonymous", ip=ip,
                      data={"purpose": purpose, "phone": phone[:3] + "****" + phone[-4:],
-                           "delivered": result.success, "error": result.error})
+                           "notice": notice, "delivered": result.success,
+                           "error": result.error})
         db.session.commit()
         if not result.success:
             self.store.delete(self._key(purpose, phone), f"sms-gap:{phone}")
@@ -74,6 +86,7 @@ class SmsCodes:
 
     def check(self, phone: str, purpose: str, code: str) -> bool:
         """True once for the right code; each wrong try counts, and the code dies at the limit."""
+        phone = normalize_phone(phone)
         key = self._key(purpose, phone)
         tries = self.store.incr(key + ":tries", self.limits.ttl)  # a try is reserved first
         if tries > self.limits.max_tries:

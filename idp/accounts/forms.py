@@ -7,8 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
-PHONE = Regexp(r"^1[3-9]\d{9}$", message=_l("Enter an 11-digit mobile number."))
-CODE = Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6-digit code."))
+from idp.accounts.phones import normalize_phone
+
+PHONE = Regexp(r"^1[3-9][0-9]{9}$", message=_l("Enter an 11-digit mobile number."))
+CODE = Regexp(r"^\s*[0-9]{6}\s*$", message=_l("Enter the 6-digit code."))
 
 
 class LoginForm(FlaskForm):
@@ -22,7 +24,7 @@ class LoginForm(FlaskForm):
 
 
 class PhoneForm(FlaskForm):
-    phone = StringField(_l("Mobile number"), validators=[DataRequired(
+    phone = StringField(_l("Mobile number"), filters=[normalize_phone], validators=[DataRequired(
         message=_l("Enter an 11-digit mobile number.")), PHONE])
     next = HiddenField()
 
@@ -60,13 +62,14 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 class MfaForm(FlaskForm):
     method = HiddenField()
     code = StringField(_l("Code"), validators=[DataRequired(message=_l("Enter the code.")),
-                                               Length(max=20)])
+                                               Length(max=256)])  # a password, for step-up
 
 
 class PhoneChangeForm(FlaskForm):
     old_code = StringField(_l("Code sent to your current number"), validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])
-    new_phone = StringField(_l("New mobile number"), validators=[DataRequired(
+    new_phone = StringField(_l("New mobile number"), filters=[normalize_phone],
+                            validators=[DataRequired(
         message=_l("Enter an 11-digit mobile number.")), PHONE])
     new_code = StringField(_l("Code sent to the new number"), validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from sqlalchemy import or_, select
 from idp.accounts.errors import AccountError
 from idp.accounts.lockout import Gate, LoginGuard
 from idp.accounts.models import User
+from idp.accounts.phones import is_mobile, normalize_phone
 from idp.audit.models import AuditEvent
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
@@ -23,8 +25,15 @@ from idp.security.passwords import Passwords
 from realname import TrustLevel, is_valid_id_number
 
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 TRUST_LEVELS = tuple(int(level) for level in TrustLevel)
+
+
+def login_identifier(typed: str) -> str:
+    """What a person typed to log in, in one spelling: NFKC (full-width letters and digits),
+    trimmed, and a mobile number in its canonical 11 digits."""
+    text = unicodedata.normalize("NFKC", typed).strip()
+    phone = normalize_phone(text)
+    return phone if is_mobile(phone) else text
 
 
 @dataclass(frozen=True)
@@ -49,12 +58,15 @@ class AccountService:
     def create_user(self, *, username: str, password: str, phone: str | None = None,
                     name: str | None = None, trust_level: int = 2, actor: str = "system",
                     id_number: str | None = None, phone_verified: bool = False) -> User:
-        if not USERNAME_RE.match(username):
+        if not USERNAME_RE.fullmatch(username):
             raise AccountError("invalid_username",
                                "username must be 3-64 letters, digits, '_', '.', '-', "
                                "starting with a letter")
-        if phone is not None and not PHONE_RE.match(phone):
-            raise AccountError("invalid_phone", "phone must be an 11-digit mainland mobile number")
+        if phone is not None:
+            phone = normalize_phone(phone)
+            if not is_mobile(phone):
+                raise AccountError("invalid_phone",
+                                   "phone must be an 11-digit mainland mobile number")
         problems = password_problems(password, phone=phone, username=username)
         if problems:
             raise AccountError("weak_password", "password breaks the policy: " +
@@ -83,6 +95,7 @@ class AccountService:
 
     def register(self, *, phone: str, password: str, name: str | None, ip: str | None) -> User:
         """Self-service registration (自助注册) after the phone was proven by an SMS code."""
+        phone = normalize_phone(phone)
         if self.find_by_login(phone) is not None:
             raise AccountError("exists", "this mobile number is already registered")
         username = "u" + secrets.token_hex(5)
@@ -102,8 +115,8 @@ class AccountService:
     # --- finding people ---
     def find_by_login(self, identifier: str) -> User | None:
         """By mobile number, username, or (for verified accounts) citizen ID number."""
-        identifier = identifier.strip()
-        if PHONE_RE.match(identifier):
+        identifier = login_identifier(identifier)
+        if is_mobile(identifier):
             where = User.phone == identifier
         elif len(identifier) == 18 and is_valid_id_number(identifier):
             where = (User.id_number_hash == self.id_hasher.digest(identifier.upper())) & \
@@ -123,14 +136,24 @@ class AccountService:
 
     def lock_subject(self, identifier: str, user: User | None) -> str:
         return "acct:" + user.id if user else "who:" + self.login_hasher.digest(
-            identifier.strip().lower())
+            login_identifier(identifier).lower())
 
     # --- passwords ---
     def authenticate(self, identifier: str, password: str, ip: str | None) -> LoginResult:
         """Check a password behind the lockout gate; the same answers whether or not the
         account exists."""
         user = self.find_by_login(identifier)
-        subject = self.lock_subject(identifier, user)
+        return self._guarded_check(user, self.lock_subject(identifier, user), password, ip,
+                                   "bad_credentials")
+
+    def check_current_password(self, user: User, password: str, ip: str | None) -> LoginResult:
+        """A signed-in person re-typing their password (to change it, or to step up): the
+        same lockout, delays and audit as login."""
+        return self._guarded_check(user, self.lock_subject(user.username, user), password, ip,
+                                   "bad_current_password")
+
+    def _guarded_check(self, user: User | None, subject: str, password: str, ip: str | None,
+                       reason: str) -> LoginResult:
         gate = self.guard.enter(subject, ip)
         if not gate.allowed:
             return LoginResult(None, self.refused(subject, user, gate, ip))
@@ -142,7 +165,7 @@ class AccountService:
                 db.session.commit()
             return LoginResult(user, gate)
         record_event(Tag.LOGIN_FAILURE, actor="anonymous", user_id=user.id if user else None,
-                     ip=ip, data={"reason": "bad_credentials", "failures": gate.slot})
+                     ip=ip, data={"reason": reason, "failures": gate.slot})
         after = self.attempt_failed(subject, user, ip)
         return LoginResult(None, after if after.reason == "locked" else Gate(True))
 
@@ -182,8 +205,18 @@ class AccountService:
     def reset_password(self, user: User, password: str, ip: str | None) -> None:
         """Forgotten password: new password, and every grant of the account revoked."""
         self.set_password(user, password, actor="user:" + user.id, tag=Tag.PASSWORD_RESET, ip=ip)
+        self.credentials_changed(user.id)
+
+    def change_password(self, user: User, password: str, ip: str | None) -> None:
+        """A signed-in person's new password; every grant of the account is revoked, as on
+        recovery (the caller ends the person's other sessions)."""
+        self.set_password(user, password, actor="user:" + user.id, tag=Tag.PASSWORD_CHANGED,
+                          ip=ip)
+        self.credentials_changed(user.id)
+
+    def credentials_changed(self, user_id: str) -> None:
         for listener in self.on_credentials_reset:
-            listener(user.id)
+            listener(user_id)
 
     def check_password(self, user: User, password: str) -> bool:
         return self.passwords.verify(user.password_hash, password).ok
@@ -197,7 +230,8 @@ class AccountService:
     def change_phone(self, user: User, new_phone: str, *, actor: str, ip: str | None,
                      via: str) -> None:
         """Replace the mobile number; `via` says how it was proven (old_phone | counter)."""
-        if not PHONE_RE.match(new_phone):
+        new_phone = normalize_phone(new_phone)
+        if not is_mobile(new_phone):
             raise AccountError("invalid_phone", "phone must be an 11-digit mainland mobile number")
         if self.find_by_login(new_phone) is not None:
             raise AccountError("exists", "this mobile number is already registered")

@@ -108,10 +108,12 @@ class SessionService:
             listener(session)
         return session
 
-    def end_all(self, user_id: str, actor: str, ip: str | None = None) -> int:
+    def end_all(self, user_id: str, actor: str, ip: str | None = None,
+                keep: str | None = None) -> int:
+        """End every session of the account, except the one named `keep`."""
         ended = 0
         for session in self.for_user(user_id):
-            if self.end(session.sid, actor=actor, ip=ip) is not None:
+            if session.sid != keep and self.end(session.sid, actor=actor, ip=ip) is not None:
                 ended += 1
         return ended
 

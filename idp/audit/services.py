@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import delete, select, update
 
 from idp.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from idp.audit.tags import Tag
@@ -46,32 +43,21 @@ def _canonical(event: AuditEvent) -> dict[str, Any]:
             "client_id": event.client_id, "ip": event.ip, "data": event.data}
 
 
-# SQLite ignores SELECT … FOR UPDATE: in the embedded (single-process) mode, transactions that
-# append to the chain take this lock instead, from their first event until they end.
-_SQLITE_CHAIN_LOCK = threading.Lock()
-
-
-def _hold_chain_lock_on_sqlite() -> None:
-    session = db.session()
-    if session.info.get("audit_chain_lock") or session.get_bind().dialect.name != "sqlite":
-        return
-    _SQLITE_CHAIN_LOCK.acquire()
-    session.info["audit_chain_lock"] = True
-    if not session.info.get("audit_chain_listener"):
-        session.info["audit_chain_listener"] = True
-        sa_event.listen(session, "after_transaction_end", _release_chain_lock)
-
-
-def _release_chain_lock(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None and session.info.pop("audit_chain_lock", False):
-        _SQLITE_CHAIN_LOCK.release()
+def _lock_chain_on_sqlite() -> None:
+    """SQLite ignores SELECT … FOR UPDATE. The embedded database's connections begin their
+    write transactions IMMEDIATE (idp/__init__.py), so a no-op write here takes the database's
+    write lock before the head is read: appends are serialised by SQLite itself, with no
+    Python lock that a thread waiting for SQLite could hold (and so deadlock)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(AuditHead).where(AuditHead.id == 1)
+                           .values(seq=AuditHead.seq))
 
 
 def record_event(tag: Tag, *, actor: str, user_id: str | None = None,
                  client_id: str | None = None, ip: str | None = None,
                  data: dict[str, Any] | None = None) -> AuditEvent:
     """Append an event. The caller commits; the head row lock keeps the chain linear."""
-    _hold_chain_lock_on_sqlite()
+    _lock_chain_on_sqlite()
     clean = _scrub(data or {})
     head = db.session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()

@@ -43,6 +43,8 @@ class Client(db.Model):  # type: ignore[name-defined]
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
     require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Resource-server role: the client_ids whose tokens this client may introspect.
+    introspects_for: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     # --- Authlib ClientMixin ---

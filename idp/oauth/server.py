@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import unquote
 
 import requests
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -51,6 +54,8 @@ from idp.settings import Settings
 from idp.store import Store
 
 log = logging.getLogger(__name__)
+# What RFC 6749 §5.2 allows in an error description (and so what Authlib can quote).
+DESCRIPTION_SAFE = re.compile(r"[\x20-\x21\x23-\x5B\x5D-\x7E]*")
 SECRET_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 ALL_METHODS = [*SECRET_METHODS, "none"]
 
@@ -114,6 +119,38 @@ class ProviderServer(AuthorizationServer):
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         return None  # each grant persists what it issues
 
+    def authenticate_client(self, request: Any, methods: list[str],
+                            endpoint: str = "token") -> Any:
+        check_client_credentials_shape(request)
+        return super().authenticate_client(request, methods, endpoint)
+
+
+def check_client_credentials_shape(request: Any) -> None:
+    """RFC 6749 §2.3: a client uses exactly one authentication method per request, and HTTP
+    Basic credentials must be well formed (§2.3.1: base64 of "id:secret", form-encoded UTF-8).
+    Raised as the RFC's errors, never as a server error."""
+    header = request.headers.get("Authorization") or ""
+    scheme, _, credentials = header.partition(" ")
+    basic = scheme.lower() == "basic"
+    form = request.form
+    used = [basic, "client_secret" in form, "client_assertion" in form]
+    if sum(used) > 1:
+        raise InvalidRequestError("The client used more than one authentication method; use "
+                                  "exactly one (RFC 6749 section 2.3).")
+    if not basic:
+        return
+    try:
+        decoded = base64.b64decode(credentials.strip().encode("ascii"), validate=True)
+        client_id, sep, _secret = decoded.decode("utf-8").partition(":")
+    except (ValueError, UnicodeError):
+        client_id, sep = "", ""
+    if not sep or not client_id or not DESCRIPTION_SAFE.fullmatch(unquote(client_id)):
+        raise InvalidClientError(status_code=401, description="The HTTP Basic credentials "
+                                 "are malformed.")
+    if form.get("client_id") not in (None, unquote(client_id)):
+        raise InvalidRequestError("The client_id in the body differs from the one in the "
+                                  "Authorization header.")
+
 
 # --- Client authentication: private_key_jwt (RFC 7523 §2.2, OIDC Core §9) ---
 class PrivateKeyJwt(JWTBearerClientAssertion):
@@ -173,7 +210,9 @@ class _IdTokens:
         p = provider()
         user = grant.request.user  # loaded by the grant's authenticate_user
         requested = (info.claims or {}).get("id_token") or {}
-        extra = user_claims(user, "", requested) if user and requested else {}
+        # Only claims the token's scope covers may move into the ID token (services.user_claims).
+        extra = user_claims(user, str(token.get("scope", "")), requested) \
+            if user and requested else {}
         token["id_token"] = p.tokens.id_token(
             client=client, sub=p.tokens.subject_for(client, info.user_id),
             auth_time=info.auth_time, acr=info.acr, amr=info.amr, sid=info.sid,
@@ -241,15 +280,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: Client) -> CodeData | None:
         p = provider()
-        data = p.codes.consume(code)
-        if data is None:
+        data = p.codes.consume(code, client.client_id)
+        if data is None and not p.codes.exists(code):
             replayed = p.grants.by_code_hash(sha256_hex(code))
-            if replayed is not None:  # RFC 6749 §4.1.2: revoke what the code produced
+            if replayed is not None and replayed.client_id == client.client_id:
+                # RFC 6749 §4.1.2: a replayed code revokes what it produced.
                 p.grants.revoke(replayed, tag=Tag.CODE_REPLAYED, actor="client:" +
                                 client.client_id, ip=flask_request.remote_addr)
-            return None
-        if data.client_id != client.client_id:
-            return None
         return data
 
     def delete_authorization_code(self, authorization_code: CodeData) -> None:
@@ -388,8 +425,8 @@ def _check_params(request: Any) -> None:
     if "token" not in request.form:
         raise InvalidRequestError("Missing 'token' in request.")
     hint = request.form.get("token_type_hint")
-    if hint and hint not in ("access_token", "refresh_token"):
-        raise UnsupportedTokenType(f"Unsupported token_type_hint '{hint}'.")
+    if hint and hint not in ("access_token", "refresh_token"):  # never quoted back
+        raise UnsupportedTokenType("token_type_hint must be access_token or refresh_token.")
 
 
 class Revocation(RevocationEndpoint):
@@ -426,7 +463,10 @@ class Introspection(IntrospectionEndpoint):
         return _find_token(token_string, token_type_hint)
 
     def check_permission(self, token: FoundToken, client: Client, request: Any) -> bool:
-        return True  # any authenticated business system may check any token it holds
+        """A client learns only about its own tokens, unless it is registered as a resource
+        server for the token's client (`idp clients create --introspect-for`). Any other
+        answer is `active: false` (RFC 7662 §2.2), so foreign tokens stay opaque."""
+        return token.check_client(client) or token.client_id in (client.introspects_for or [])
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         if token.access is not None:

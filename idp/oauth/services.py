@@ -45,20 +45,35 @@ class Registered:
     client_secret: str | None
 
 
-def _check_uri(uri: str, what: str) -> None:
-    parsed = urlparse(uri)
-    if parsed.scheme not in {"https", "http"} or not parsed.netloc or parsed.fragment:
-        raise ClientRegistrationError(f"{what} must be an absolute http(s) URL without fragment: "
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def _check_uri(uri: str, what: str, allow_loopback_http: bool) -> None:
+    """Absolute https URLs without fragment or credentials; http only to a loopback host, and
+    only outside production (the integration guide's rule)."""
+    try:
+        parsed = urlparse(uri)
+        host = parsed.hostname
+    except ValueError:
+        raise ClientRegistrationError(f"{what} is not a valid URL: {uri}") from None
+    if parsed.scheme not in {"https", "http"} or not host or parsed.fragment or \
+            parsed.username is not None or any(ord(c) <= 0x20 or c == "\\" for c in uri):
+        raise ClientRegistrationError(f"{what} must be an absolute https URL without fragment: "
                                       f"{uri}")
+    if parsed.scheme == "http" and not (allow_loopback_http and host in LOOPBACK_HOSTS):
+        where = "on a loopback host in development" if allow_loopback_http else "in development"
+        raise ClientRegistrationError(f"{what} must use https (http only {where}): {uri}")
 
 
 class ClientService:
     """Registers clients and looks them up, caching each lookup per process for `cache_ttl`
     seconds: the token, introspection and revocation endpoints read a client per request."""
 
-    def __init__(self, secret_hasher: KeyedHash, cache_ttl: int = 30) -> None:
+    def __init__(self, secret_hasher: KeyedHash, cache_ttl: int = 30,
+                 allow_loopback_http: bool = True) -> None:
         self.secret_hasher = secret_hasher
         self.cache_ttl = cache_ttl
+        self.allow_loopback_http = allow_loopback_http
         self._cache: dict[str, tuple[float, Client]] = {}
 
     def register(self, *, name: str, redirect_uris: list[str], auth_method: str,
@@ -69,7 +84,8 @@ class ClientService:
                  sector_identifier: str | None = None, first_party: bool = False,
                  id_token_alg: str = "RS256", client_id: str | None = None,  # noqa: S107
                  client_secret: str | None = None, actor: str = "operator:cli",
-                 require_mfa: bool = False) -> Registered:
+                 require_mfa: bool = False,
+                 introspects_for: list[str] | None = None) -> Registered:
         grant_types = grant_types or ["authorization_code", "refresh_token"]
         self._validate(name, redirect_uris, auth_method, grant_types, scope, jwks, jwks_uri,
                        post_logout_redirect_uris or [], backchannel_logout_uri, subject_type,
@@ -85,7 +101,8 @@ class ClientService:
             grant_types=list(grant_types), scope=" ".join(scope.split()), jwks=jwks,
             jwks_uri=jwks_uri, backchannel_logout_uri=backchannel_logout_uri,
             subject_type=subject_type, sector_identifier=sector_identifier,
-            first_party=first_party, id_token_alg=id_token_alg, require_mfa=require_mfa)
+            first_party=first_party, id_token_alg=id_token_alg, require_mfa=require_mfa,
+            introspects_for=list(introspects_for or []))
         db.session.add(client)
         db.session.flush()
         record_event(Tag.CLIENT_CREATED, actor=actor, client_id=client.client_id,
@@ -110,12 +127,13 @@ class ClientService:
             raise ClientRegistrationError("a public client cannot use client_credentials")
         if "refresh_token" in grant_types and "authorization_code" not in grant_types:
             raise ClientRegistrationError("refresh_token needs authorization_code")
+        loopback = self.allow_loopback_http
         for uri in redirect_uris:
-            _check_uri(uri, "redirect URI")
+            _check_uri(uri, "redirect URI", loopback)
         for uri in post_logout:
-            _check_uri(uri, "post-logout redirect URI")
+            _check_uri(uri, "post-logout redirect URI", loopback)
         if backchannel:
-            _check_uri(backchannel, "back-channel logout URI")
+            _check_uri(backchannel, "back-channel logout URI", loopback)
         unknown = [s for s in scope.split() if s not in SCOPES]
         if unknown:
             raise ClientRegistrationError(f"unknown scope {unknown[0]}; supported: "
@@ -130,7 +148,7 @@ class ClientService:
                 raise ClientRegistrationError("the JWKS holds a private key; register only "
                                               "public keys")
             if jwks_uri:
-                _check_uri(jwks_uri, "JWKS URI")
+                _check_uri(jwks_uri, "JWKS URI", self.allow_loopback_http)
         if subject_type not in {"public", "pairwise"}:
             raise ClientRegistrationError("subject type must be public or pairwise")
         if subject_type == "pairwise" and not sector:
@@ -199,12 +217,20 @@ class CodeService:
         self.store.set("code:" + sha256_hex(code), json.dumps(payload), self.ttl)
         return code
 
-    def consume(self, code: str) -> CodeData | None:
+    def consume(self, code: str, client_id: str) -> CodeData | None:
+        """The code's data, consumed, if it exists and was issued to `client_id`. A code that
+        another client presents is left in place for its own client (RFC 6749 §4.1.3)."""
         code_hash = sha256_hex(code)
+        peeked = self.store.get("code:" + code_hash)
+        if peeked is None or json.loads(peeked).get("client_id") != client_id:
+            return None
         raw = self.store.getdel("code:" + code_hash)
-        if raw is None:
+        if raw is None:  # a twin request consumed it between the two steps
             return None
         return CodeData(**json.loads(raw), code_hash=code_hash)
+
+    def exists(self, code: str) -> bool:
+        return self.store.get("code:" + sha256_hex(code)) is not None
 
 
 class GrantService:
@@ -342,28 +368,52 @@ class ConsentService:
 
 
 def user_claims(user: User, scope: str, requested: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Claims about `user` released for `scope` plus any individually requested claims."""
-    names: set[str] = set()
+    """Claims about `user` for a grant of `scope`. `requested` (the claims parameter) may pick
+    among them, e.g. to place them in the ID token, but never adds one that the granted (and
+    so registered and consented) scopes do not cover (OIDC Core §5.5)."""
+    allowed: set[str] = set()
     for s in scope.split():
-        names.update(SCOPE_CLAIMS.get(s, ()))
-    names.update(k for k in (requested or {}) if k in CLAIMS_SUPPORTED)
+        allowed.update(SCOPE_CLAIMS.get(s, ()))
+    names = allowed if requested is None else {k for k in requested if k in allowed}
     values: dict[str, Any] = {
         "name": user.name, "preferred_username": user.username,
         "updated_at": int(aware(user.updated_at).timestamp()) if user.updated_at else None,
         "phone_number": ("+86" + user.phone) if user.phone else None,
-        "phone_number_verified": bool(user.phone) if user.phone else None,
+        "phone_number_verified": bool(user.phone_verified) if user.phone else None,
     }
     return {k: values[k] for k in sorted(names) if k in values and values[k] is not None}
 
 
+MAX_CLAIMS_LENGTH = 4096
+
+
 def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
-    """The `claims` request parameter (OIDC Core §5.5); raises ValueError when malformed."""
+    """The `claims` request parameter (OIDC Core §5.5); raises ValueError when malformed, too
+    long, or nested deeper than the specification's shape allows."""
     if not raw:
         return None
-    value = json.loads(raw)
+    if len(raw) > MAX_CLAIMS_LENGTH:
+        raise ValueError("claims is too long")
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError("claims is nested too deeply") from None
     if not isinstance(value, dict) or any(k not in {"id_token", "userinfo"} for k in value):
         raise ValueError("claims must be an object with id_token and/or userinfo members")
     for member in value.values():
         if member is not None and not isinstance(member, dict):
             raise ValueError("claims members must be objects")
+        for request in (member or {}).values():
+            if request is not None and not isinstance(request, dict):
+                raise ValueError("each requested claim must be null or an object")
+            if _depth(request) > 3:
+                raise ValueError("claims is nested too deeply")
     return value
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0

@@ -94,6 +94,15 @@ class TokenService:
             claims.setdefault(name, value)
         return self._sign(claims, alg)
 
+    def decode_id_token(self, token: str) -> dict[str, Any] | None:
+        """An ID token this provider issued (typ JWT, one audience, an azp), expired or not:
+        what `id_token_hint` must be. Access and logout tokens are refused."""
+        claims = self.decode(token, check_exp=False, typ="JWT")
+        if claims is None or "events" in claims or "scope" in claims or \
+                not isinstance(claims.get("aud"), str) or claims.get("azp") != claims["aud"]:
+            return None
+        return claims
+
     def logout_token(self, *, client: Client, sub: str, sid: str) -> str:
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": client.client_id, "iat": now, "exp": now + 120,
@@ -102,11 +111,17 @@ class TokenService:
         return self._sign(claims, client.id_token_alg, typ="logout+jwt")
 
     # --- checking ---
-    def decode(self, token: str, *, check_exp: bool = True) -> dict[str, Any] | None:
-        """Verify a token this provider signed; None if forged, foreign or (optionally) expired."""
+    def decode(self, token: str, *, check_exp: bool = True,
+               typ: str | None = None) -> dict[str, Any] | None:
+        """Verify a token this provider signed; None if forged, foreign, of another type than
+        `typ` (header), or (optionally) expired."""
+        if len(token) > 8192 or token.count(".") != 2:
+            return None
         try:
             decoded = jwt.decode(token, self.keys.verify_set(), algorithms=["RS256", "ES256"])
-        except (JoseError, ValueError, TypeError):
+        except (JoseError, ValueError, TypeError, KeyError):
+            return None
+        if typ is not None and decoded.header.get("typ") != typ:
             return None
         claims = dict(decoded.claims)
         if claims.get("iss") != self.issuer:
@@ -119,7 +134,7 @@ class TokenService:
         """Authoritative check: signature, expiry, and the revocation markers in the store."""
         if token.count(".") != 2:
             return None
-        claims = self.decode(token)
+        claims = self.decode(token, typ="at+jwt")
         if claims is None or "jti" not in claims or "client_id" not in claims:
             return None
         info = AccessTokenInfo(claims)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
+from idp.accounts.assurance import amr_for, has_mfa, session_acr
 from idp.accounts.models import User
 from idp.accounts.sessions import SsoSession
 from idp.accounts.views import (
@@ -33,8 +35,9 @@ from idp.accounts.views import (
     form_expired_page,
 )
 from idp.extensions import csrf
+from idp.http import error_response
 from idp.oauth.models import Client
-from idp.oauth.server import Authorizee, provider
+from idp.oauth.server import DESCRIPTION_SAFE, Authorizee, provider
 from idp.oauth.services import CLAIMS_SUPPORTED, SCOPE_CLAIMS, SCOPES, parse_claims_request
 from idp.oauth.services import user_claims as release_claims
 from realname import TrustLevel
@@ -124,34 +127,64 @@ def _request_key() -> str:
     return hashlib.sha256(urlencode(items).encode()).hexdigest()[:32]
 
 
-def _required_level(acr_values: str | None, claims: dict[str, Any] | None) -> int | None:
+def requested_acrs(acr_values: str | None, claims: dict[str, Any] | None) -> list[str]:
+    """Every acr the request names: `acr_values`, and the `acr` member of the claims
+    parameter's id_token object (`value` or `values`), read alike (OIDC Core §5.5.1.1).
+    Malformed members count as values we do not know."""
     wanted = (acr_values or "").split()
-    acr_claim = ((claims or {}).get("id_token") or {}).get("acr") or {}
+    acr_claim = ((claims or {}).get("id_token") or {}).get("acr")
     if isinstance(acr_claim, dict):
-        wanted += acr_claim.get("values") or ([acr_claim["value"]] if "value" in acr_claim else [])
+        values = acr_claim.get("values", [])
+        values = values if isinstance(values, list) else [values]
+        if "value" in acr_claim:
+            values = [*values, acr_claim["value"]]
+        wanted += [v if isinstance(v, str) else "?" for v in values]
+    return wanted
+
+
+def target_level(wanted: list[str], trust_level: int) -> int | None | bool:
+    """The level to assert for the requested acrs: the highest requested one the account
+    reaches (ADR 0005: values are minimums; unknown ones are ignored). None when nothing was
+    requested; False when nothing requested can be met."""
     if not wanted:
         return None
-    known = [int(v) for v in wanted if v in TRUST_LEVELS]
-    return min(known) if known else 99  # nothing we can meet
+    reachable = [int(v) for v in wanted if v in TRUST_LEVELS and int(v) <= trust_level]
+    return max(reachable) if reachable else False
 
 
-def _needs_second_factor(client: Client, acr_values: str | None,
-                         claims: dict[str, Any] | None) -> bool:
-    """Step-up (OIDC Core §3.1.2.1 acr_values): the client demands it, or a requested level's
-    policy does (IDP_MFA_ACR_LEVELS)."""
-    if client.require_mfa:
-        return True
-    wanted = set((acr_values or "").split())
-    acr_claim = ((claims or {}).get("id_token") or {}).get("acr") or {}
-    if isinstance(acr_claim, dict):
-        wanted |= set(acr_claim.get("values") or [])
-    return bool(wanted & set(provider().settings.mfa_acr_levels.split()))
+# Parameters Authlib may quote in an error description. RFC 6749 §5.2 allows there only
+# printable ASCII without '"' and '\\', so a value outside that set is refused here, before
+# Authlib sees it (it would raise instead of answering). Free-form parameters (state, nonce,
+# login_hint, claims …) are never quoted and stay free.
+QUOTED_PARAMETERS = ("response_type", "grant_type", "redirect_uri", "scope", "client_id",
+                     "token_type_hint", "code_challenge_method", "response_mode", "prompt",
+                     "acr_values", "max_age", "client_assertion_type", "ui_locales")
+
+
+def odd_parameter() -> str | None:
+    """The first parameter whose value an RFC error description could not quote, if any."""
+    for name in QUOTED_PARAMETERS:
+        for value in request.values.getlist(name):
+            if len(value) > 2048 or not DESCRIPTION_SAFE.fullmatch(value):
+                return name
+    return None
+
+
+def _refuse_odd_parameter() -> Response | None:
+    name = odd_parameter()
+    if name is None:
+        return None
+    return error_response(400, "invalid_request", f"The {name} parameter has characters that "
+                          "are not allowed.")
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # relying parties may POST authorization requests; the consent form checks CSRF
 def authorize() -> Response:
     p = provider()
+    refused = _refuse_odd_parameter()
+    if refused is not None:
+        return refused
     try:
         grant = p.server.get_consent_grant(end_user=None)
     except OAuth2Error as exc:
@@ -170,7 +203,7 @@ def authorize() -> Response:
         return _redirect_error(redirect_uri, "invalid_request",
                                "prompt=none cannot be combined with other values.")
     max_age = values.get("max_age")
-    if max_age is not None and not max_age.isdigit():
+    if max_age is not None and not re.fullmatch(r"[0-9]{1,9}", max_age):
         return _redirect_error(redirect_uri, "invalid_request", "max_age must be an integer.")
     if max_age == "0":
         prompt.add("login")  # OIDC Core §3.1.2.1: max_age=0 is prompt=login
@@ -202,12 +235,12 @@ def authorize() -> Response:
         return redirect(url_for("accounts.login", **params))
     assert sso is not None and user is not None
 
-    required = _required_level(values.get("acr_values"), claims)
-    if required is not None and user.trust_level < required:
+    target = target_level(requested_acrs(values.get("acr_values"), claims), user.trust_level)
+    if target is False:
         return _redirect_error(redirect_uri, "unmet_authentication_requirements",
                                "The account's trust level is below the requested acr.")
-
-    if "mfa" not in sso.amr and _needs_second_factor(client, values.get("acr_values"), claims):
+    mfa_levels = p.settings.mfa_levels
+    if not has_mfa(sso.amr) and (client.require_mfa or target in mfa_levels):
         if "none" in prompt:
             return _redirect_error(redirect_uri, "interaction_required",
                                    "A second factor is required.")
@@ -223,7 +256,7 @@ def authorize() -> Response:
                                    "The person has not consented to this client.")
         decision = request.form.get("decision") if request.method == "POST" else None
         if decision is None:
-            return _consent_page(client, user, scope, claims)
+            return _consent_page(client, user, scope)
         try:
             validate_csrf(request.form.get("csrf_token"))
         except (ValidationError, CSRFError):
@@ -233,8 +266,10 @@ def authorize() -> Response:
             return _redirect_error(redirect_uri, "access_denied", "The person declined.")
         p.consents.remember(user.id, client.client_id, scope)
 
+    # The level this session may assert: never one whose policy needs a factor it lacks.
+    acr = session_acr(user.trust_level, sso.amr, mfa_levels)
     authorizee = Authorizee(id=user.id, sid=sso.sid, auth_time=sso.auth_time,
-                            acr=str(user.trust_level), amr=sso.amr,
+                            acr=str(acr), amr=amr_for(sso.amr),
                             nonce=values.get("nonce"), claims=claims)
     response = p.server.create_authorization_response(grant=grant, grant_user=authorizee)
     p.sessions.add_client(sso, client.client_id)
@@ -242,23 +277,22 @@ def authorize() -> Response:
     return response
 
 
-def _consent_page(client: Client, user: User, scope: str,
-                  claims: dict[str, Any] | None) -> Response:
+def _consent_page(client: Client, user: User, scope: str) -> Response:
     items = []
     for s in scope.split():
         if s in SCOPE_CLAIMS or s == "openid" or s == "offline_access":
             items.append(s)
-    extra = sorted(k for k in ((claims or {}).get("userinfo") or {}) if k in CLAIMS_SUPPORTED)
+    # The claims parameter releases nothing beyond these scopes (services.user_claims), so the
+    # page lists the scopes alone.
     return make_response(render_template("consent.html", client=client, user=user,
-                                         scopes=items, extra_claims=extra,
-                                         action=request.full_path))
+                                         scopes=items, action=request.full_path))
 
 
 # --- Token, revocation, introspection ---
 @bp.post("/token")
 @csrf.exempt
 def token() -> Response:
-    response: Response = provider().server.create_token_response()
+    response: Response = _refuse_odd_parameter() or provider().server.create_token_response()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -267,14 +301,16 @@ def token() -> Response:
 @bp.post("/revoke")
 @csrf.exempt
 def revoke() -> Response:
-    response: Response = provider().server.create_endpoint_response("revocation")
+    response: Response = _refuse_odd_parameter() or \
+        provider().server.create_endpoint_response("revocation")
     return response
 
 
 @bp.post("/introspect")
 @csrf.exempt
 def introspect() -> Response:
-    response: Response = provider().server.create_endpoint_response("introspection")
+    response: Response = _refuse_odd_parameter() or \
+        provider().server.create_endpoint_response("introspection")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -295,6 +331,8 @@ def userinfo() -> Response:
     p = provider()
     auth = request.headers.get("Authorization", "")
     value = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    if value is not None and request.form.get("access_token"):
+        return _bearer_error("invalid_request", "Send the access token in one place only.", 400)
     if value is None and request.method == "POST":
         value = request.form.get("access_token")  # RFC 6750 §2.2
     if not value:
@@ -309,9 +347,9 @@ def userinfo() -> Response:
     found = p.grants.get_with_user(info.grant_id)
     if found is None:
         return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
-    grant, user = found
-    requested = (grant.claims or {}).get("userinfo") or {}
-    body = {"sub": info.claims["sub"], **release_claims(user, info.claims["scope"], requested)}
+    _grant, user = found
+    # Every claim the token's scope covers; the claims parameter can add none (OIDC Core §5.5).
+    body = {"sub": info.claims["sub"], **release_claims(user, info.claims["scope"])}
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -325,13 +363,12 @@ def _logout_target() -> tuple[Client | None, str | None, dict[str, Any] | None, 
     hint_claims = None
     client_id = values.get("client_id")
     if values.get("id_token_hint"):
-        hint_claims = p.tokens.decode(values["id_token_hint"], check_exp=False)
+        hint_claims = p.tokens.decode_id_token(values["id_token_hint"])
         if hint_claims is None:
             return None, None, None, _error_page("invalid_request",
                                                  _("The logout request is not valid."))
-        aud = hint_claims.get("aud")
-        hint_client = aud[0] if isinstance(aud, list) else aud
-        if client_id and client_id != hint_client:
+        hint_client = hint_claims["aud"]
+        if (client_id and client_id != hint_client) or p.clients.get(hint_client) is None:
             return None, None, None, _error_page("invalid_request",
                                                  _("The logout request is not valid."))
         client_id = hint_client

@@ -38,6 +38,14 @@ TEMPLATES = {
     "phone_new": "【统一身份认证平台】您正在绑定新手机号码，验证码为{code}，5分钟内有效。",
     "password_reset_done": "【统一身份认证平台】您的密码已被重置，所有设备已退出登录。"
                            "如非本人操作，请立即联系客服或到窗口办理。",
+    "password_changed": "【统一身份认证平台】您的密码已修改，其他设备已退出登录。"
+                        "如非本人操作，请立即找回密码或到窗口办理。",
+    # Sent instead of a code where a code cannot help, so that the page's answer and timing do
+    # not tell whether the number has an account (no enumeration).
+    "register_exists": "【统一身份认证平台】本号码已注册统一身份认证账户，无需重复注册。"
+                       "如忘记密码，请使用“找回密码”。如非本人操作，请忽略。",
+    "no_account": "【统一身份认证平台】有人请求向本号码发送验证码，但本号码尚未注册统一身份"
+                  "认证账户。如非本人操作，请忽略。",
 }
 
 

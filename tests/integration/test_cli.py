@@ -95,7 +95,7 @@ def test_clients_create_with_an_invalid_redirect_uri_exits_2_naming_it(runner):
     result = runner.invoke(args=["clients", "create", "--name", "x", "--redirect-uri",
                                  "not-a-url", "--json"])
     assert result.exit_code == 2
-    assert result.stderr == ("Error: redirect URI must be an absolute http(s) URL without "
+    assert result.stderr == ("Error: redirect URI must be an absolute https URL without "
                              "fragment: not-a-url\n")
     assert db.session.execute(select(Client)).first() is None
 

@@ -149,7 +149,8 @@ def _everything_at_debug(caplog) -> None:
 
 
 def test_no_secret_of_a_whole_journey_reaches_the_log_or_the_audit_table(
-        app, sms_platform, make_client, caplog):
+        app, sms_platform, make_client, caplog, change_settings):
+    change_settings(sms_with_totp=True)  # the journey also uses SMS as the second factor
     _everything_at_debug(caplog)
     secrets = _journey(app, sms_platform, make_client)
     assert all(secrets.values())

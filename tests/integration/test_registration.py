@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from idp.accounts.models import User
 from idp.audit.tags import Tag
 from idp.extensions import db, get_store
-from tests.conftest import csrf_from, last_code, sms_messages
+from tests.conftest import Browser, csrf_from, last_code, sms_messages
 from tests.integration.citizens import (
-    ALREADY_REGISTERED,
     CODE_SENT,
     NOT_SENT,
     POLICY,
@@ -97,7 +96,7 @@ def test_the_new_password_logs_in(app, browser, sms_platform):
     ("onlylowercase", ["too_few_classes"]),
     ("Password123", ["common"]),
     ("P@ssw0rd", ["common"]),
-    ("abc", ["too_short", "too_few_classes"]),
+    ("kqz", ["too_short", "too_few_classes"]),
 ])
 def test_a_password_breaking_the_policy_shows_every_reason_and_creates_nothing(
         browser, sms_platform, password, reasons):
@@ -149,13 +148,21 @@ def test_creating_without_a_sent_code_is_refused(browser):
     assert _user_count() == 0
 
 
-def test_an_already_registered_number_is_told_so_and_gets_no_code(browser, sms_platform,
-                                                                  make_user):
+def test_a_registered_number_gets_the_same_page_and_a_notice_instead_of_a_code(
+        app, browser, sms_platform, make_user):
+    """No enumeration: registering a taken number answers exactly as a free one does; the
+    owner's phone is told it already has an account, and no code exists to finish with."""
     make_user(phone=PHONE)
-    response = send_register_code(browser, PHONE)
-    assert response.status_code == 400
-    assert error_of(response) == ALREADY_REGISTERED
-    assert sms_messages(sms_platform, PHONE) == []
+    taken = send_register_code(browser, PHONE)
+    free = send_register_code(Browser(app.test_client()), "13811112222")
+    assert taken.status_code == free.status_code == 200
+    assert notice_of(taken) == notice_of(free) == CODE_SENT
+    assert error_of(taken) is None
+    [notice] = sms_messages(sms_platform, PHONE)
+    assert notice["template"] == "register_exists" and notice["params"] == {}
+    response = create_account(browser, "123456", PASSWORD)
+    assert response.status_code == 400 and error_of(response) == WRONG_CODE
+    assert _user_count() == 1
 
 
 def test_a_second_code_within_a_minute_is_refused_and_only_one_is_delivered(browser,

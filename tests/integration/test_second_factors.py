@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from idp.accounts.models import RecoveryCode, User
 from idp.audit.tags import Tag
 from idp.extensions import db
-from tests.conftest import Browser, exchange, last_code, redirect_params
+from tests.conftest import Browser, exchange, last_code, redirect_params, sms_messages
 from tests.integration.citizens import (
     LOCKED_RE,
     WRONG_CODE,
@@ -192,8 +192,26 @@ def test_a_recovery_code_is_accepted_in_capitals_and_without_the_dash(app, make_
         == 303
 
 
+def test_with_an_authenticator_app_sms_is_not_a_second_factor_by_default(app, make_user,
+                                                                          sms_platform):
+    """ADR 0006: once TOTP is enrolled, SMS (the weaker factor) no longer finishes a login
+    unless IDP_SMS_WITH_TOTP says so; neither a code nor a sign-in comes of asking."""
+    user, _, _ = _enrolled(app, make_user)
+    browser = _fresh_browser(app)
+    browser.login(user)
+    page = browser.client.get("/login/mfa")
+    assert 'id="send-sms"' not in text_of(page)
+    sent = send_mfa_sms(browser)
+    assert sent.status_code == 400
+    assert sms_messages(sms_platform, user.phone) == []
+    refused = second_factor(browser, "sms", "123456")
+    assert refused.status_code == 400 and sso_cookie(browser) is None
+
+
 def test_an_sms_code_as_second_factor_gives_amr_with_sms_and_mfa(app, make_user, make_client,
-                                                                  sms_platform):
+                                                                  sms_platform,
+                                                                  change_settings):
+    change_settings(sms_with_totp=True)
     user, _, _ = _enrolled(app, make_user)
     browser = _fresh_browser(app)
     browser.login(user)
@@ -249,7 +267,14 @@ def test_removing_totp_removes_the_recovery_codes_and_the_second_step(app, make_
     user = make_user()
     browser = _fresh_browser(app)
     browser.login(user)
-    enrol_totp(browser)
+    enrolled = enrol_totp(browser)
+    # Removing needs a recent sign-in with the app itself (the session after enrolling is
+    # still password-only): sign in again with both factors, then remove.
+    asked = browser.client.post("/account/totp", data={"csrf_token": csrf(browser),
+                                                       "step": "remove"})
+    assert asked.status_code == 303 and asked.headers["Location"].startswith("/login?")
+    browser.login(user)
+    assert second_factor(browser, "totp", next_totp(enrolled.secret)).status_code == 303
     response = browser.client.post("/account/totp", data={"csrf_token": csrf(browser),
                                                           "step": "remove"})
     assert response.status_code == 303

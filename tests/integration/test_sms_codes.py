@@ -44,8 +44,8 @@ def test_each_send_is_audited_with_the_masked_number_and_without_the_code(codes,
     code = last_code(sms_platform, PHONE, "register")
     [event] = audit_events(Tag.SMS_CODE_SENT.value)
     assert event.ip == IP
-    assert event.data == {"purpose": "register", "phone": "137****5678", "delivered": True,
-                          "error": None}
+    assert event.data == {"purpose": "register", "phone": "137****5678", "notice": None,
+                          "delivered": True, "error": None}
     assert code not in json.dumps(event.data) and PHONE not in json.dumps(event.data)
 
 

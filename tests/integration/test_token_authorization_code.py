@@ -67,12 +67,29 @@ def test_claims_request_puts_requested_claims_into_the_id_token(app, browser, ma
                                                                make_client):
     user, client = make_user(name="李四"), make_client()
     browser.login(user)
-    code, verifier = browser.code_for(client, scope="openid",
+    code, verifier = browser.code_for(client, scope="openid profile",
                                       claims='{"id_token": {"name": {"essential": true}}}')
     body = exchange(app, client, code, verifier).json
     claims = app.extensions["idp.provider"].tokens.decode(body["id_token"])
     assert claims["name"] == "李四"
-    assert "phone_number" not in claims
+    assert "phone_number" not in claims and "preferred_username" not in claims
+
+
+def test_claims_request_never_adds_a_claim_outside_the_granted_scope_oidc_5_5(
+        app, browser, make_user, make_client):
+    """The claims parameter picks among what the consented scopes cover; it releases nothing
+    else, essential or not, into either the ID token or UserInfo."""
+    user, client = make_user(name="李四"), make_client()
+    browser.login(user)
+    code, verifier = browser.code_for(client, scope="openid", claims=(
+        '{"id_token": {"phone_number": null, "name": {"essential": true}},'
+        ' "userinfo": {"phone_number": {"essential": true}}}'))
+    body = exchange(app, client, code, verifier).json
+    claims = app.extensions["idp.provider"].tokens.decode(body["id_token"])
+    assert not {"phone_number", "name", "phone_number_verified"} & set(claims)
+    info = browser.client.get("/userinfo",
+                              headers={"Authorization": "Bearer " + body["access_token"]})
+    assert info.json == {"sub": user.id}
 
 
 def test_profile_claims_stay_out_of_the_id_token_when_an_access_token_is_issued(

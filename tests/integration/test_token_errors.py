@@ -65,7 +65,9 @@ def test_code_is_bound_to_the_client(app, browser, make_user, make_client):
     response = token_request(app, thief, grant_type="authorization_code", code=code,
                              redirect_uri=client.redirect_uri, code_verifier=verifier)
     assert response.json["error"] == "invalid_grant"
-    # the failed attempt consumed the code: it is single use whatever happens
+    # RFC 6749 §4.1.3: another client's attempt neither consumes the code nor revokes
+    # anything; the client it was issued to still exchanges it once.
+    assert exchange(app, client, code, verifier).status_code == 200
     assert exchange(app, client, code, verifier).json["error"] == "invalid_grant"
 
 

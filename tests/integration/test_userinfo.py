@@ -65,14 +65,25 @@ def test_openid_scope_alone_releases_only_sub(app, browser, make_user, make_clie
     assert response.json == {"sub": user.id}
 
 
-def test_claims_request_releases_phone_number_without_phone_scope_oidc_5_5(
+def test_claims_request_never_releases_phone_number_without_phone_scope_oidc_5_5(
         app, browser, make_user, make_client):
+    """The person consented to scopes, not to claims named in the request: the claims
+    parameter cannot widen what the scopes release."""
     user, client = make_user(phone="13987654321"), make_client()
     tokens = tokens_for(app, browser, user, client, scope="openid",
-                        claims='{"userinfo": {"phone_number": null}}')
+                        claims='{"userinfo": {"phone_number": {"essential": true}}}')
     assert tokens["scope"] == "openid"
     response = browser.client.get("/userinfo", headers=bearer(tokens["access_token"]))
-    assert response.json == {"sub": user.id, "phone_number": "+8613987654321"}
+    assert response.json == {"sub": user.id}
+
+
+def test_phone_number_verified_follows_the_account_not_the_presence_of_a_number(
+        app, browser, make_user, make_client):
+    unverified = make_user(phone="13987650000", phone_verified=False)
+    client = make_client()
+    tokens = tokens_for(app, browser, unverified, client, scope="openid phone")
+    response = browser.client.get("/userinfo", headers=bearer(tokens["access_token"]))
+    assert response.json["phone_number_verified"] is False
 
 
 def test_missing_token_is_401_with_bearer_challenge_without_error_code_rfc6750_3_1(browser):

@@ -13,7 +13,7 @@ from idp.settings import DEV_SECRET_KEY, Settings, SettingsError
 
 PRODUCTION = {
     "IDP_ENV": "production",
-    "IDP_SECRET_KEY": "s3cr3t-" + "k" * 40,
+    "IDP_SECRET_KEY": "Vq3r8ZxP0mL7tN2wK9sB4yF6hJ1cD5gA8eR0uT3iO6pQwE",
     "IDP_ISSUER": "https://id.example.gov.cn",
     "IDP_DATABASE_URL": "postgresql://idp@db.internal/idp",
     "IDP_REDIS_URL": "redis://cache.internal:6379/0",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -10,6 +11,7 @@ from typing import Any, cast
 from flask import current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from idp.accounts.errors import AccountError
@@ -21,6 +23,7 @@ from idp.accounts.views import bp
 from idp.accounts.views.common import (
     accounts,
     current_user,
+    gate_message,
     masked_phone,
     mfa,
     page,
@@ -31,6 +34,7 @@ from idp.accounts.views.common import (
     when,
 )
 from idp.audit.tags import Tag
+from idp.extensions import get_settings
 
 View = Callable[..., Response]
 
@@ -42,6 +46,28 @@ def signed_in(view: View) -> View:
         if found is None:
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")), 303)
         return view(*found, *args, **kwargs)
+
+    return wrapper
+
+
+def recent_sign_in(sso: SsoSession, user: User) -> bool:
+    """A recent authentication with the account's existing factors: within
+    IDP_REAUTH_MAX_AGE, and including the authenticator app when one is enrolled."""
+    recent = int(time.time()) - sso.auth_time <= get_settings().reauth_max_age
+    return recent and ("otp" in sso.amr or not mfa().has_totp(user))
+
+
+def recently_signed_in(view: View) -> View:
+    """Adding or removing a factor, new recovery codes, a new password or phone number: only
+    right after the person proved an existing factor; otherwise sign in again, then come back."""
+    @wraps(view)
+    def wrapper(sso: SsoSession, user: User, *args: Any, **kwargs: Any) -> Response:
+        if not recent_sign_in(sso, user):
+            back = request.path if request.method == "GET" and request.endpoint != \
+                "accounts.recovery_codes" else url_for("accounts.account")
+            return redirect(url_for("accounts.login", next=back, reauth=1,
+                                    login_hint=user.username), 303)
+        return view(sso, user, *args, **kwargs)
 
     return wrapper
 
@@ -105,20 +131,30 @@ def revoke_app(sso: SsoSession, user: User, client_id: str) -> Response:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
+@recently_signed_in
 def change_password(sso: SsoSession, user: User) -> Response:
     form = ChangePasswordForm()
     error = None
     problems: list[str] = []
     if form.validate_on_submit():
-        if not accounts().check_password(user, form.current.data or ""):
-            error = _("The current password is wrong.")
+        checked = accounts().check_current_password(user, form.current.data or "",
+                                                    request.remote_addr)
+        if checked.user is None:  # throttled and locked exactly like login
+            error = gate_message(checked.gate) if not checked.gate.allowed else \
+                _("The current password is wrong.")
         else:
             problems = policy_messages(accounts().password_problems(form.password.data or "",
                                                                     user))
             if not problems:
-                accounts().set_password(user, form.password.data or "", actor="user:" + user.id,
-                                        tag=Tag.PASSWORD_CHANGED, ip=request.remote_addr)
-                return _back("security", _("Your password was changed."))
+                accounts().change_password(user, form.password.data or "", request.remote_addr)
+                ended = sessions().end_all(user.id, actor="user:" + user.id,
+                                           ip=request.remote_addr, keep=sso.sid)
+                if user.phone:
+                    sms_codes().deliver(user.phone, "password_changed", {})
+                return _back("security", _("Your password was changed.") + " " + ngettext(
+                    "%(num)d other session was signed out.",
+                    "%(num)d other sessions were signed out.", ended) if ended else
+                    _("Your password was changed."))
     failed = bool(error or problems or form.errors)
     return page("password.html", 400 if failed else 200, form=form, error=error,
                 problems=problems)
@@ -126,6 +162,7 @@ def change_password(sso: SsoSession, user: User) -> Response:
 
 @bp.route("/account/phone", methods=["GET", "POST"])
 @signed_in
+@recently_signed_in
 def change_phone(sso: SsoSession, user: User) -> Response:
     """A new mobile number needs the current number's code and the new number's code. Without
     the old phone, a counter (窗口) verifies the person and uses the same service call."""
@@ -135,9 +172,9 @@ def change_phone(sso: SsoSession, user: User) -> Response:
     if step == "send_old" and user.phone:
             message = send_message(sms_codes().send(user.phone, "phone_old", request.remote_addr))
     elif step == "send_new":
-        new_phone = (request.form.get("new_phone") or "").strip()
         if form.new_phone.validate(form):
-            message = send_message(sms_codes().send(new_phone, "phone_new", request.remote_addr))
+            message = send_message(sms_codes().send(form.new_phone.data or "", "phone_new",
+                                                    request.remote_addr))
     elif step == "change" and form.validate_on_submit() and user.phone:
         new_phone = form.new_phone.data or ""
         old_ok = sms_codes().check(user.phone, "phone_old", form.old_code.data or "")
@@ -160,6 +197,7 @@ def change_phone(sso: SsoSession, user: User) -> Response:
 
 @bp.route("/account/totp", methods=["GET", "POST"])
 @signed_in
+@recently_signed_in
 def totp(sso: SsoSession, user: User) -> Response:
     form = CodeForm()
     error = None
@@ -170,7 +208,8 @@ def totp(sso: SsoSession, user: User) -> Response:
     if request.method == "POST" and form.validate_on_submit():
         codes = mfa().confirm_totp(user, form.code.data or "", request.remote_addr)
         if codes is not None:
-            sessions().reauthenticated(sso, [*sso.amr, "otp", "mfa"])
+            # Enrolling proves nothing about who is signed in: the session keeps its amr
+            # (assurance.py); the app counts from the next sign-in or step-up.
             return page("recovery_codes.html", codes=codes)
         error = _("The code is wrong or has expired.")
     if enrolment is None:
@@ -181,6 +220,7 @@ def totp(sso: SsoSession, user: User) -> Response:
 
 @bp.post("/account/recovery-codes")
 @signed_in
+@recently_signed_in
 def recovery_codes(sso: SsoSession, user: User) -> Response:
     if not mfa().has_totp(user):
         return _back("security")

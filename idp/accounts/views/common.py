@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from flask import current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
@@ -12,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from idp.accounts.assurance import amr_for
 from idp.accounts.codes import SendOutcome, SmsCodes
 from idp.accounts.lockout import Gate
 from idp.accounts.mfa import MfaService
@@ -62,11 +65,31 @@ def clear_session_cookie(response: Response) -> None:
                            secure=get_settings().secure_cookies)
 
 
+ENCODED_CONTROL = re.compile(r"%(?:[01][0-9a-f]|7f|20)")
+
+
+def is_local_path(value: str | None) -> bool:
+    """A same-origin relative reference ("/path?query"), parsed: never a scheme, a host, a
+    backslash, a control or space character, a dot segment or an encoded slash in the path,
+    any of which a browser may turn into another site."""
+    if not value or len(value) > 4096 or not value.startswith("/"):
+        return False
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or c == "\\" for c in value):
+        return False
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or \
+            parts.path.startswith("//"):
+        return False
+    path = parts.path.lower()
+    if "%2f" in path or "%5c" in path or ENCODED_CONTROL.search(path):
+        return False
+    return not any(segment in {".", "..", "%2e", "%2e%2e", ".%2e", "%2e."}
+                   for segment in path.split("/"))
+
+
 def safe_next(value: str | None) -> str:
-    """Only same-site paths: never an open redirect."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
-        return value
-    return url_for("accounts.home")
+    """Where to go after a page: a same-origin path (is_local_path), else the home page."""
+    return value if value is not None and is_local_path(value) else url_for("accounts.home")
 
 
 def page(template: str, status: int = 200, **context: Any) -> Response:
@@ -123,17 +146,20 @@ def policy_messages(problems: list[str]) -> list[str]:
     return [str(POLICY_MESSAGES[p]) for p in problems]
 
 
-def start_session(user_id: str, amr: list[str], next_url: str) -> Response:
-    """Sign the person in (or refresh their session's authentication) and go on to next_url."""
+def start_session(user_id: str, factors: list[str], next_url: str) -> Response:
+    """Sign the person in with `factors` (all of this authentication: a login's own, or a
+    step-up's together with the session's) and go on to next_url. The session's amr, and so
+    whether it holds `mfa`, comes only from assurance.amr_for."""
     existing = current_sso(touch=False)
     response = redirect(next_url, 303)
+    amr = amr_for(factors)
     if existing is not None and existing.user_id == user_id:
-        sessions().reauthenticated(existing, sorted(set(existing.amr) | set(amr)))
+        sessions().reauthenticated(existing, amr)
         sso = existing
     else:
         if existing is not None:
             sessions().end(existing.sid, actor="user:" + existing.user_id, ip=request.remote_addr)
-        sso, cookie = sessions().create(user_id, sorted(set(amr)), ip=request.remote_addr,
+        sso, cookie = sessions().create(user_id, amr, ip=request.remote_addr,
                                         user_agent=request.user_agent.string)
         set_session_cookie(response, cookie)
     session.pop(PENDING, None)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import cast
 
 from flask import redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
+from idp.accounts.assurance import METHOD_FACTORS, login_second_step, step_up_methods
 from idp.accounts.forms import CodeForm, LoginForm, MfaForm, PhoneForm
 from idp.accounts.models import User
 from idp.accounts.views import bp
@@ -31,9 +34,15 @@ from idp.accounts.views.common import (
 from idp.extensions import get_settings
 
 
+def _options(user: User) -> dict[str, bool]:
+    return {"has_totp": mfa().has_totp(user), "has_phone": bool(user.phone and
+                                                                user.phone_verified),
+            "sms_with_totp": get_settings().sms_with_totp}
+
+
 def _after_first_factor(user: User, amr: list[str], next_url: str) -> Response:
-    """Sign in, unless the account has a second factor: then ask for it first."""
-    if mfa().has_totp(user):
+    """Sign in, unless the account has an authenticator app: then ask for it first."""
+    if login_second_step(amr, **_options(user)):
         session[PENDING] = {"uid": user.id, "amr": amr, "next": next_url, "at": int(time.time())}
         return redirect(url_for("accounts.second_factor"), 303)
     return start_session(user.id, amr, next_url)
@@ -56,7 +65,9 @@ def login() -> Response:
         error = gate_message(result.gate) if not result.gate.allowed else \
             _("The username, mobile number or password is incorrect.")
     status = 400 if request.method == "POST" else 200
-    return page("login.html", status, form=form, error=error)
+    notice = _("For your security, sign in again to continue.") \
+        if request.args.get("reauth") else None
+    return page("login.html", status, form=form, error=error, notice=notice)
 
 
 @bp.route("/login/sms", methods=["GET", "POST"])
@@ -71,10 +82,13 @@ def login_sms() -> Response:
         phone = phone_form.phone.data or ""
         session["sms_login_phone"] = phone
         code_form.next.data = phone_form.next.data
-        if accounts().find_by_login(phone) is not None:  # never says whether it exists
-            outcome = sms_codes().send(phone, "login", request.remote_addr)
-            if not outcome.ok:
-                error = send_message(outcome)
+        # An unknown number gets a notice through the same limits and gateway call: the answer
+        # and its timing never tell whether the number is registered.
+        known = accounts().find_by_login(phone) is not None
+        outcome = sms_codes().send(phone, "login", request.remote_addr,
+                                   notice=None if known else "no_account")
+        if not outcome.ok:
+            error = send_message(outcome)
         message = _("If this number is registered, a code was sent to it.") if not error else None
     elif request.form.get("step") == "code" and phone and code_form.validate_on_submit():
         user = accounts().find_by_login(phone)
@@ -96,32 +110,55 @@ def login_sms() -> Response:
                 phone=masked_phone(phone), message=message, error=error)
 
 
-def _mfa_context() -> tuple[User, list[str], str] | None:
-    """Who is proving a second factor: a pending login, or a signed-in person stepping up."""
+@dataclass(frozen=True)
+class SecondStep:
+    """Who is proving a further factor, what they already used, and what may finish it."""
+
+    user: User
+    amr: list[str]
+    next_url: str
+    methods: list[str]
+
+
+def _second_step() -> SecondStep | None:
+    """A pending login (first factor done), or a signed-in person stepping up to `mfa`."""
     pending = session.get(PENDING)
     if pending and int(time.time()) - pending["at"] < PENDING_TTL:
         user = accounts().get(pending["uid"])
-        if user is not None:
-            return user, pending["amr"], pending["next"]
+        if user is not None and not user.disabled:
+            return SecondStep(user, pending["amr"], pending["next"],
+                              login_second_step(pending["amr"], **_options(user)))
     sso = current_sso()
     user = accounts().get(sso.user_id) if sso else None
-    if sso and user:
-        return user, sso.amr, safe_next(request.values.get("next"))
+    if sso and user and not user.disabled:
+        return SecondStep(user, sso.amr, safe_next(request.values.get("next")),
+                          step_up_methods(sso.amr, **_options(user)))
     return None
 
 
 @bp.route("/login/mfa", methods=["GET", "POST"])
 def second_factor() -> Response:
-    context = _mfa_context()
-    if context is None:
+    step = _second_step()
+    if step is None:
         return redirect(url_for("accounts.login"), 303)
-    user, amr, next_url = context
+    user = step.user
+    if not step.methods:  # nothing further can be asked (or nothing is needed)
+        return start_session(user.id, step.amr, step.next_url) if session.get(PENDING) \
+            else redirect(step.next_url, 303)
     form = MfaForm()
     error = message = None
-    method = request.values.get("method") or ("totp" if mfa().has_totp(user) else "sms")
-    if request.method == "POST" and request.form.get("step") == "send" and user.phone:
-        outcome = sms_codes().send(user.phone, "mfa", request.remote_addr)
-        message, method = send_message(outcome), "sms"
+    asked = request.values.get("method")
+    method = asked if asked in step.methods else step.methods[0]
+    status = 200
+    if request.method == "POST" and asked is not None and asked not in step.methods:
+        # Never the same factor (or kind) twice, and SMS only where the policy allows it.
+        error, status = _("This method cannot be used for this step."), 400
+    elif request.method == "POST" and request.form.get("step") == "send":
+        if "sms" in step.methods and user.phone:
+            message, method = send_message(sms_codes().send(user.phone, "mfa",
+                                                            request.remote_addr)), "sms"
+        else:
+            error, status = _("This method cannot be used for this step."), 400
     elif form.validate_on_submit():
         subject = accounts().lock_subject(user.username, user)
         gate = accounts().guard.enter(subject, request.remote_addr)
@@ -132,26 +169,30 @@ def second_factor() -> Response:
             if factor:
                 accounts().guard.succeeded(subject)
                 mfa().record_result(user, method, True, request.remote_addr)
-                return start_session(user.id, [*amr, factor, "mfa"], next_url)
+                return start_session(user.id, [*step.amr, factor], step.next_url)
             mfa().record_result(user, method, False, request.remote_addr)
             after = accounts().attempt_failed(subject, user, request.remote_addr)
             error = gate_message(after) if after.reason == "locked" else \
+                _("The password is wrong.") if method == "password" else \
                 _("The code is wrong or has expired.")
-    status = 400 if error else 200
-    return page("mfa.html", status, form=form, method=method, error=error, message=message,
-                has_totp=mfa().has_totp(user), phone=masked_phone(user.phone),
-                next=next_url)
+        status = 400
+    return page("mfa.html", status if error else 200, form=form, method=method, error=error,
+                message=message, methods=step.methods, phone=masked_phone(user.phone),
+                next=step.next_url)
 
 
 def _check_factor(user: User, method: str, code: str) -> str | None:
-    """The amr value of the factor if the code is right."""
-    if method == "totp" and mfa().check_totp(user, code):
-        return "otp"
-    if method == "recovery" and mfa().use_recovery_code(user, code, request.remote_addr):
-        return "otp"
-    if method == "sms" and user.phone and sms_codes().check(user.phone, "mfa", code):
-        return "sms"
-    return None
+    """The amr value of the factor if the answer is right (assurance.METHOD_FACTORS)."""
+    right = False
+    if method == "password":
+        right = user.password_hash is not None and accounts().check_password(user, code)
+    elif method == "totp":
+        right = mfa().check_totp(user, code)
+    elif method == "recovery":
+        right = mfa().use_recovery_code(user, code, request.remote_addr)
+    elif method == "sms":
+        right = bool(user.phone) and sms_codes().check(cast(str, user.phone), "mfa", code)
+    return METHOD_FACTORS[method] if right else None
 
 
 @bp.app_errorhandler(CSRFError)

@@ -34,9 +34,12 @@ def recover() -> Response:
     elif request.form.get("step") == "send" and phone_form.validate_on_submit():
         phone = phone_form.phone.data or ""
         session[PHONE_KEY] = phone
-        if accounts().find_by_login(phone) is not None:  # the answer never says
-            outcome = sms_codes().send(phone, "reset", request.remote_addr)
-            error = None if outcome.ok else send_message(outcome)
+        # An unknown number gets a notice through the same limits and gateway call: the answer
+        # and its timing never tell whether the number is registered.
+        known = accounts().find_by_login(phone) is not None
+        outcome = sms_codes().send(phone, "reset", request.remote_addr,
+                                   notice=None if known else "no_account")
+        error = None if outcome.ok else send_message(outcome)
         message = _("If this number is registered, a code was sent to it.") if not error else None
     elif request.form.get("step") == "reset" and phone and form.validate_on_submit():
         user = accounts().find_by_login(phone)

@@ -37,14 +37,14 @@ def register() -> Response:
     elif request.form.get("step") == "send" and phone_form.validate_on_submit():
         phone = phone_form.phone.data or ""
         form.next.data = phone_form.next.data
-        if accounts().find_by_login(phone) is not None:
-            error, phone = _("This mobile number is already registered. Log in, or use "
-                             "“Forgot password”."), None
-        else:
-            outcome = sms_codes().send(phone, "register", request.remote_addr)
-            session[PHONE_KEY] = phone
-            message = send_message(outcome)
-            error = None if outcome.ok else message
+        # A taken number gets a notice instead of a code, through the same limits and the same
+        # gateway call: the page and its timing never tell whether the number is registered.
+        taken = accounts().find_by_login(phone) is not None
+        outcome = sms_codes().send(phone, "register", request.remote_addr,
+                                   notice="register_exists" if taken else None)
+        session[PHONE_KEY] = phone
+        message = send_message(outcome)
+        error = None if outcome.ok else message
     elif request.form.get("step") == "create" and phone and form.validate_on_submit():
         password = form.password.data or ""
         problems = policy_messages(accounts().password_problems(password, phone=phone))
@@ -54,9 +54,8 @@ def register() -> Response:
             try:
                 user = accounts().register(phone=phone, password=password,
                                            name=form.name.data, ip=request.remote_addr)
-            except AccountError:
-                error = _("This mobile number is already registered. Log in, or use "
-                          "“Forgot password”.")
+            except AccountError:  # registered meanwhile by someone holding a valid code
+                error = _("The code is wrong or has expired.")
             else:
                 session.pop(PHONE_KEY, None)
                 return start_session(user.id, ["pwd"], safe_next(form.next.data or "/account"))
