@@ -50,8 +50,7 @@ def error_response(status: int, error: str, description: str) -> Response:
         response.status_code = status
         response.headers["Cache-Control"] = "no-store"
         return response
-    return make_response(render_template("error.html", error=error, description=description),
-                         status)
+    return make_response(render_template("error.html", error=error, lead=description), status)
 
 
 def _guard_input() -> Response | None:

@@ -11,7 +11,12 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
-from idp.accounts.assurance import METHOD_FACTORS, login_second_step, step_up_methods
+from idp.accounts.assurance import (
+    METHOD_FACTORS,
+    has_mfa,
+    login_second_step,
+    step_up_methods,
+)
 from idp.accounts.forms import CodeForm, LoginForm, MfaForm, PhoneForm
 from idp.accounts.models import User
 from idp.accounts.views import bp
@@ -142,9 +147,16 @@ def second_factor() -> Response:
     if step is None:
         return redirect(url_for("accounts.login"), 303)
     user = step.user
-    if not step.methods:  # nothing further can be asked (or nothing is needed)
-        return start_session(user.id, step.amr, step.next_url) if session.get(PENDING) \
-            else redirect(step.next_url, 303)
+    if not step.methods:
+        if session.get(PENDING):  # the app was removed meanwhile: the first factor stands
+            return start_session(user.id, step.amr, step.next_url)
+        if has_mfa(step.amr):  # already multi-factor: nothing to add
+            return redirect(step.next_url, 303)
+        # Stepping up, but the account has no factor of the missing kind (no verified phone,
+        # no authenticator app): say so instead of sending the person back in a loop.
+        return page("error.html", 400, error="interaction_required", lead=_(
+            "This service needs a second factor, and your account has none you can use. Add "
+            "an authenticator app on your account page, or visit a service-hall counter."))
     form = MfaForm()
     error = message = None
     asked = request.values.get("method")
