@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from sqlalchemy import text
 
 from idp.extensions import babel, csrf, db, get_store, migrate
-from idp.http import init_http
+from idp.http import init_http, request_value
 from idp.security.proxies import TrustedProxies
 from idp.settings import Settings
 from idp.store import create_store
@@ -23,7 +23,7 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migra
 def _select_locale() -> str:
     from idp.accounts.views import LOCALE_COOKIE
 
-    asked = request.args.get("ui_locales") or request.form.get("ui_locales") or ""
+    asked = request_value("ui_locales") or ""
     for tag in asked.split():
         lowered = tag.lower()
         if lowered.startswith("zh"):

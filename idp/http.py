@@ -6,9 +6,14 @@ elsewhere). No input ever reaches a 5xx through here."""
 from __future__ import annotations
 
 import logging
+import traceback
+from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -25,6 +30,15 @@ def is_api_request() -> bool:
     return request.path.startswith(API_PATHS)
 
 
+def request_value(name: str) -> str | None:
+    """A query or form value for code that runs on every answer, error pages included (the
+    locale selector): a body too large or undecodable yields None instead of raising again."""
+    try:
+        return request.args.get(name) or request.form.get(name)
+    except (HTTPException, UnicodeDecodeError):
+        return None
+
+
 def _bad(text: str) -> bool:
     return not FORBIDDEN_CHARS.isdisjoint(text)
 
@@ -33,7 +47,11 @@ def refused_input() -> str | None:
     """What is wrong with the request's input, or None. Checked before any route runs."""
     if _bad(request.path):
         return "path"
-    for source in (request.args, request.form):
+    try:
+        sources = (request.args, request.form)
+    except UnicodeDecodeError:
+        return "encoding"
+    for source in sources:
         for key, values in source.lists():
             if _bad(key) or any(_bad(v) for v in values):
                 return key if not _bad(key) else "parameter name"
@@ -43,10 +61,13 @@ def refused_input() -> str | None:
     return None
 
 
-def error_response(status: int, error: str, description: str) -> Response:
-    """An error in the caller's form: JSON for the protocol endpoints, otherwise a page."""
+def error_response(status: int, error: str, description: str,
+                   api_description: str = "") -> Response:
+    """An error in the caller's form: JSON for the protocol endpoints (`api_description`: RFC
+    6749 §5.2 allows only printable ASCII there), else a page in the person's language."""
     if is_api_request():
-        response = jsonify({"error": error, "error_description": description})
+        response = jsonify({"error": error,
+                            "error_description": api_description or description})
         response.status_code = status
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -58,7 +79,8 @@ def _guard_input() -> Response | None:
     if where is None:
         return None
     return error_response(400, "invalid_request",
-                          _("The request contains characters that are not allowed."))
+                          _("The request contains characters that are not allowed."),
+                          "The request contains characters that are not allowed.")
 
 
 HTTP_MESSAGES = {
@@ -67,20 +89,25 @@ HTTP_MESSAGES = {
 }
 
 
+HTTP_DESCRIPTIONS = {  # (page text, marked for translation; API text, ASCII)
+    404: (_l("This page does not exist."), "No such endpoint."),
+    405: (_l("This address does not accept that kind of request."),
+          "This endpoint does not accept this HTTP method."),
+    413: (_l("The request is too large."), "The request body is too large."),
+    414: (_l("The address is too long."), "The request URI is too long."),
+    431: (_l("The request headers are too large."), "The request headers are too large."),
+}
+SERVER_ERROR = (_l("Something went wrong on our side. Please try again later."),
+                "The server could not complete the request.")
+NOT_VALID = (_l("The request is not valid."), "The request is not valid.")
+
+
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    descriptions = {
-        404: _("This page does not exist."),
-        405: _("This address does not accept that kind of request."),
-        413: _("The request is too large."),
-        414: _("The address is too long."),
-        431: _("The request headers are too large."),
-    }
     error = HTTP_MESSAGES.get(status, "invalid_request" if status < 500 else "server_error")
-    description = descriptions.get(status, _("The request is not valid."))
-    if status >= 500:
-        description = _("Something went wrong on our side. Please try again later.")
-    response = error_response(status, error, description)
+    page_text, api_text = SERVER_ERROR if status >= 500 else \
+        HTTP_DESCRIPTIONS.get(status, NOT_VALID)
+    response = error_response(status, error, str(page_text), api_text)
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     return response
@@ -89,9 +116,15 @@ def _http_error(exc: HTTPException) -> Response:
 def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, "server_error",
-                          _("Something went wrong on our side. Please try again later."))
+    if isinstance(exc, DBAPIError):
+        # The database's own message can quote the row (PostgreSQL: "Key (phone)=(139…)
+        # already exists"); log where it happened and the SQLSTATE, never the message.
+        log.error("database error %s (SQLSTATE %s) on %s %s\n%s", type(exc.orig).__name__,
+                  getattr(exc.orig, "sqlstate", None), request.method, request.path,
+                  "".join(traceback.format_tb(exc.__traceback__)))
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "server_error", str(SERVER_ERROR[0]), SERVER_ERROR[1])
 
 
 def security_headers(response: Response, hsts: bool) -> Response:
@@ -109,8 +142,25 @@ def security_headers(response: Response, hsts: bool) -> Response:
     return response
 
 
+class AsciiQueryString:
+    """WSGI middleware: bytes outside ASCII in the raw query string (which some servers pass
+    through undecoded) are percent-encoded, so they reach the routes as the invalid or odd
+    characters they are instead of breaking the request object."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii():
+            environ["QUERY_STRING"] = quote(query.encode("latin-1", "replace"),
+                                            safe="".join(map(chr, range(0x21, 0x7F))))
+        return self.app(environ, start_response)
+
+
 def init_http(app: Flask, *, hsts: bool) -> None:
     app.before_request(_guard_input)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.after_request(lambda response: security_headers(response, hsts))
+    app.wsgi_app = AsciiQueryString(app.wsgi_app)  # type: ignore[method-assign]

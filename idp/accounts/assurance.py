@@ -47,12 +47,19 @@ def has_mfa(amr: Iterable[str]) -> bool:
     return "mfa" in amr_for(amr)
 
 
+def level_needs_mfa(level: int, mfa_levels: Collection[int]) -> bool:
+    """Whether asserting `level` needs a second factor. Levels are ordered: a level at or
+    above any listed one needs it too (listing only "4" cannot let 5 through on one factor)."""
+    return any(level >= listed for listed in mfa_levels)
+
+
 def session_acr(trust_level: int, amr: Iterable[str], mfa_levels: Collection[int]) -> int:
     """The level a session may assert: the account's level, capped below the levels whose
     policy needs a second factor when the session has none."""
     if has_mfa(amr):
         return trust_level
-    allowed = [level for level in LEVELS if level <= trust_level and level not in mfa_levels]
+    allowed = [level for level in LEVELS
+               if level <= trust_level and not level_needs_mfa(level, mfa_levels)]
     return max(allowed) if allowed else FLOOR
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from idp.accounts.phones import normalize_phone
+
+
+def nfkc(value: str | None) -> str | None:
+    """Full-width digits and letters typed on Chinese keyboards, folded to ASCII."""
+    return unicodedata.normalize("NFKC", value) if value else value
+
 
 PHONE = Regexp(r"^1[3-9][0-9]{9}$", message=_l("Enter an 11-digit mobile number."))
 CODE = Regexp(r"^\s*[0-9]{6}\s*$", message=_l("Enter the 6-digit code."))
@@ -30,7 +38,7 @@ class PhoneForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("Verification code"), validators=[DataRequired(
+    code = StringField(_l("Verification code"), filters=[nfkc], validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])
     next = HiddenField()
 
@@ -43,14 +51,14 @@ class NewPasswordMixin:
 
 
 class RegisterForm(NewPasswordMixin, FlaskForm):
-    code = StringField(_l("Verification code"), validators=[DataRequired(
+    code = StringField(_l("Verification code"), filters=[nfkc], validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])
     name = StringField(_l("Name (optional)"), validators=[Optional(), Length(max=100)])
     next = HiddenField()
 
 
 class ResetForm(NewPasswordMixin, FlaskForm):
-    code = StringField(_l("Verification code"), validators=[DataRequired(
+    code = StringField(_l("Verification code"), filters=[nfkc], validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])
 
 
@@ -66,11 +74,13 @@ class MfaForm(FlaskForm):
 
 
 class PhoneChangeForm(FlaskForm):
-    old_code = StringField(_l("Code sent to your current number"), validators=[DataRequired(
+    old_code = StringField(_l("Code sent to your current number"), filters=[nfkc],
+                           validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])
     new_phone = StringField(_l("New mobile number"), filters=[normalize_phone],
                             validators=[DataRequired(
         message=_l("Enter an 11-digit mobile number.")), PHONE])
-    new_code = StringField(_l("Code sent to the new number"), validators=[DataRequired(
+    new_code = StringField(_l("Code sent to the new number"), filters=[nfkc],
+                           validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])
 

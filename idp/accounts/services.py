@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from idp.accounts.errors import AccountError
 from idp.accounts.lockout import Gate, LoginGuard
@@ -88,7 +89,12 @@ class AccountService:
             user.id_number_sealed = self.id_box.seal(id_number.upper())
             user.id_number_hash = self.id_hasher.digest(id_number.upper())
         db.session.add(user)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:  # a twin request created the same username or phone first
+            db.session.rollback()
+            raise AccountError("exists", "an account with this username, phone or ID number "
+                               "already exists") from None
         record_event(Tag.USER_CREATED, actor=actor, user_id=user.id,
                      data={"trust_level": trust_level})
         return user

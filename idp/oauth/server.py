@@ -30,6 +30,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 from flask import request as flask_request
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.accounts.services import AccountService
@@ -39,7 +40,6 @@ from idp.extensions import db
 from idp.oauth.keys import KeyManager
 from idp.oauth.models import Client, Grant, RefreshToken, aware
 from idp.oauth.services import (
-    SCOPES,
     ClientService,
     CodeData,
     CodeService,
@@ -159,6 +159,16 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def get_audiences(self) -> list[str]:
         issuer = provider().settings.issuer
         return [issuer + "/token", issuer, issuer + flask_request.path]
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        """Authlib quotes joserfc's message (which can carry the assertion's own `kid`) into the
+        error description; answer with a fixed one instead (RFC 6749 §5.2 charset)."""
+        try:
+            token = jwt.decode(assertion, resolve_key)
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise InvalidClientError(description="The client assertion is not valid.") from exc
+        self.verify_claims(token.claims)
+        return token.claims
 
     def verify_claims(self, claims: jwt.Claims) -> None:
         super().verify_claims(claims)
@@ -367,7 +377,9 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def generate_token(self, user: Any = None, scope: Any = None, grant_type: Any = None,
                        expires_in: Any = None, include_refresh_token: bool = False) -> Any:
-        scope = " ".join(s for s in (scope or "").split() if s != "openid")
+        # Only scopes the client is registered for (RFC 6749 §3.3), and never openid.
+        allowed = self.client.get_allowed_scope(scope or "")
+        scope = " ".join(s for s in allowed.split() if s != "openid")
         return _generate(self, client=self.client, user_id=None, scope=scope, grant_id=None,
                          auth_time=None, acr=None, include_refresh_token=False)
 
@@ -487,7 +499,6 @@ class Introspection(IntrospectionEndpoint):
 
 def build_server() -> ProviderServer:
     server = ProviderServer()
-    server.scopes_supported = list(SCOPES)
     server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(leeway=30))
     server.register_grant(AuthorizationCodeGrant, [S256Only(required=True), _IdTokens()])
     server.register_grant(RefreshTokenGrant, [_IdTokens()])

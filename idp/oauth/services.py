@@ -56,7 +56,7 @@ def _check_uri(uri: str, what: str, allow_loopback_http: bool) -> None:
         host = parsed.hostname
     except ValueError:
         raise ClientRegistrationError(f"{what} is not a valid URL: {uri}") from None
-    if parsed.scheme not in {"https", "http"} or not host or parsed.fragment or \
+    if parsed.scheme not in {"https", "http"} or not host or "#" in uri or \
             parsed.username is not None or any(ord(c) <= 0x20 or c == "\\" for c in uri):
         raise ClientRegistrationError(f"{what} must be an absolute https URL without fragment: "
                                       f"{uri}")
@@ -412,8 +412,13 @@ def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
 
 
 def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
+    """How deeply lists and objects nest in `value` (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest

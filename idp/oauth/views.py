@@ -25,7 +25,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from idp.accounts.assurance import amr_for, has_mfa, session_acr
+from idp.accounts.assurance import amr_for, has_mfa, level_needs_mfa, session_acr
 from idp.accounts.models import User
 from idp.accounts.sessions import SsoSession
 from idp.accounts.views import (
@@ -157,8 +157,8 @@ def target_level(wanted: list[str], trust_level: int) -> int | None | bool:
 # Authlib sees it (it would raise instead of answering). Free-form parameters (state, nonce,
 # login_hint, claims …) are never quoted and stay free.
 QUOTED_PARAMETERS = ("response_type", "grant_type", "redirect_uri", "scope", "client_id",
-                     "token_type_hint", "code_challenge_method", "response_mode", "prompt",
-                     "acr_values", "max_age", "client_assertion_type", "ui_locales")
+                     "token_type_hint", "code_challenge_method", "response_mode",
+                     "client_assertion_type")
 
 
 def odd_parameter() -> str | None:
@@ -174,8 +174,9 @@ def _refuse_odd_parameter() -> Response | None:
     name = odd_parameter()
     if name is None:
         return None
-    return error_response(400, "invalid_request", f"The {name} parameter has characters that "
-                          "are not allowed.")
+    return error_response(400, "invalid_request",
+                          _("The request contains characters that are not allowed."),
+                          f"The {name} parameter has characters that are not allowed.")
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -240,7 +241,8 @@ def authorize() -> Response:
         return _redirect_error(redirect_uri, "unmet_authentication_requirements",
                                "The account's trust level is below the requested acr.")
     mfa_levels = p.settings.mfa_levels
-    if not has_mfa(sso.amr) and (client.require_mfa or target in mfa_levels):
+    if not has_mfa(sso.amr) and (client.require_mfa or (
+            target is not None and level_needs_mfa(target, mfa_levels))):
         if "none" in prompt:
             return _redirect_error(redirect_uri, "interaction_required",
                                    "A second factor is required.")

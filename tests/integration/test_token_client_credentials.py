@@ -56,3 +56,16 @@ def test_client_secrets_are_stored_as_keyed_hashes(app, make_client):
     row = Client.query.filter_by(client_id=client.client_id).one()
     assert row.secret_hash and client.client_secret not in row.secret_hash
     assert len(row.secret_hash) == 64
+
+
+def test_a_machine_token_carries_only_scopes_the_client_is_registered_for(app, make_client):
+    """RFC 6749 §3.3: the server may narrow the requested scope; it never widens a client's
+    registration (a client registered for profile asked for phone and an invented scope)."""
+    client = make_client(scope="openid profile")
+    response = app.test_client().post("/token", data={"grant_type": "client_credentials",
+                                                      "scope": "profile phone admin"},
+                                      auth=(client.client_id, client.client_secret))
+    assert response.status_code == 200
+    assert response.json["scope"] == "profile"
+    claims = app.extensions["idp.provider"].tokens.decode(response.json["access_token"])
+    assert claims["scope"] == "profile"

@@ -21,6 +21,7 @@ from idp.accounts.ports import Authorizations
 from idp.accounts.sessions import SsoSession
 from idp.accounts.views import bp
 from idp.accounts.views.common import (
+    NOT_VALID,
     accounts,
     current_user,
     gate_message,
@@ -31,6 +32,7 @@ from idp.accounts.views.common import (
     send_message,
     sessions,
     sms_codes,
+    unknown_step,
     when,
 )
 from idp.audit.tags import Tag
@@ -169,7 +171,9 @@ def change_phone(sso: SsoSession, user: User) -> Response:
     form = PhoneChangeForm()
     message = error = None
     step = request.form.get("step")
-    if step == "send_old" and user.phone:
+    if unknown_step("send_old", "send_new", "change"):
+        error = str(NOT_VALID)
+    elif step == "send_old" and user.phone:
             message = send_message(sms_codes().send(user.phone, "phone_old", request.remote_addr))
     elif step == "send_new":
         if form.new_phone.validate(form):

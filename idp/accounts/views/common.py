@@ -92,6 +92,14 @@ def safe_next(value: str | None) -> str:
     return value if value is not None and is_local_path(value) else url_for("accounts.home")
 
 
+def unknown_step(*known: str) -> bool:
+    """A POST to a multi-step page naming no step it has (a hand-made or stale form)."""
+    return request.method == "POST" and request.form.get("step") not in known
+
+
+NOT_VALID = _l("The request is not valid.")
+
+
 def page(template: str, status: int = 200, **context: Any) -> Response:
     return make_response(render_template(template, **context), status)
 

@@ -17,11 +17,12 @@ from idp.accounts.assurance import (
     login_second_step,
     step_up_methods,
 )
-from idp.accounts.forms import CodeForm, LoginForm, MfaForm, PhoneForm
+from idp.accounts.forms import CodeForm, LoginForm, MfaForm, PhoneForm, nfkc
 from idp.accounts.models import User
 from idp.accounts.views import bp
 from idp.accounts.views.common import (
     LOCALE_COOKIE,
+    NOT_VALID,
     PENDING,
     PENDING_TTL,
     accounts,
@@ -35,6 +36,7 @@ from idp.accounts.views.common import (
     send_message,
     sms_codes,
     start_session,
+    unknown_step,
 )
 from idp.extensions import get_settings
 
@@ -83,6 +85,8 @@ def login_sms() -> Response:
     message = error = None
     if request.method == "GET":
         phone_form.next.data = code_form.next.data = request.args.get("next", "")
+    elif unknown_step("send", "code"):
+        error = str(NOT_VALID)
     elif request.form.get("step") == "send" and phone_form.validate_on_submit():
         phone = phone_form.phone.data or ""
         session["sms_login_phone"] = phone
@@ -188,14 +192,16 @@ def second_factor() -> Response:
                 _("The password is wrong.") if method == "password" else \
                 _("The code is wrong or has expired.")
         status = 400
-    return page("mfa.html", status if error else 200, form=form, method=method, error=error,
-                message=message, methods=step.methods, phone=masked_phone(user.phone),
-                next=step.next_url)
+    if request.method == "POST" and form.errors:
+        status = 400  # a missing or overlong code: the field says why
+    return page("mfa.html", status, form=form, method=method, error=error, message=message,
+                methods=step.methods, phone=masked_phone(user.phone), next=step.next_url)
 
 
 def _check_factor(user: User, method: str, code: str) -> str | None:
     """The amr value of the factor if the answer is right (assurance.METHOD_FACTORS)."""
     right = False
+    code = code if method == "password" else nfkc(code) or ""  # a password is taken as typed
     if method == "password":
         right = user.password_hash is not None and accounts().check_password(user, code)
     elif method == "totp":

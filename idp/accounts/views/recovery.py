@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from idp.accounts.forms import PhoneForm, ResetForm
 from idp.accounts.views import bp
 from idp.accounts.views.common import (
+    NOT_VALID,
     accounts,
     clear_session_cookie,
     masked_phone,
@@ -17,6 +18,7 @@ from idp.accounts.views.common import (
     send_message,
     sessions,
     sms_codes,
+    unknown_step,
 )
 
 PHONE_KEY = "reset_phone"
@@ -31,6 +33,8 @@ def recover() -> Response:
     if request.method == "GET":
         session.pop(PHONE_KEY, None)
         phone = None
+    elif unknown_step("send", "reset"):
+        error = str(NOT_VALID)
     elif request.form.get("step") == "send" and phone_form.validate_on_submit():
         phone = phone_form.phone.data or ""
         session[PHONE_KEY] = phone

@@ -10,6 +10,7 @@ from idp.accounts.errors import AccountError
 from idp.accounts.forms import PhoneForm, RegisterForm
 from idp.accounts.views import bp
 from idp.accounts.views.common import (
+    NOT_VALID,
     accounts,
     masked_phone,
     page,
@@ -18,6 +19,7 @@ from idp.accounts.views.common import (
     send_message,
     sms_codes,
     start_session,
+    unknown_step,
 )
 
 PHONE_KEY = "register_phone"
@@ -34,6 +36,8 @@ def register() -> Response:
         if not request.args.get("again"):
             session.pop(PHONE_KEY, None)
             phone = None
+    elif unknown_step("send", "create"):
+        error = str(NOT_VALID)
     elif request.form.get("step") == "send" and phone_form.validate_on_submit():
         phone = phone_form.phone.data or ""
         form.next.data = phone_form.next.data
