@@ -119,6 +119,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     from idp.accounts.mfa import MfaService
     from idp.accounts.services import AccountService
     from idp.accounts.sessions import SessionService
+    from idp.clock import Clock
     from idp.oauth.keys import KeyManager
     from idp.oauth.logout import SessionEndHandler
     from idp.oauth.server import Provider, build_server
@@ -131,7 +132,8 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     secret = settings.secret_key
     passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost,
                           settings.argon2_parallelism)
-    guard = LoginGuard(store, settings.lockout_threshold, settings.lockout_seconds,
+    clock = Clock()
+    guard = LoginGuard(clock, settings.lockout_threshold, settings.lockout_seconds,
                        settings.login_ip_limit)
     accounts = AccountService(passwords, guard, SecretBox(secret, "id-number"),
                               KeyedHash(secret, "id-number"), KeyedHash(secret, "login-subject"))
@@ -145,12 +147,12 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     keys = KeyManager(SecretBox(secret, "signing-key"), settings.key_publish_lead,
                       retire_after=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
                       cache_ttl=settings.key_cache_ttl)
-    tokens = TokenService(keys, store, settings.issuer, KeyedHash(secret, "pairwise-sub"),
+    tokens = TokenService(keys, settings.issuer, KeyedHash(secret, "pairwise-sub"),
                           settings.access_token_ttl, settings.id_token_ttl)
     client_hasher = KeyedHash(secret, "client-secret")
     server = build_server()
     server.init_app(app)
-    grants = GrantService(tokens, settings.refresh_token_ttl)
+    grants = GrantService(settings.refresh_token_ttl)
     clients = ClientService(client_hasher, settings.client_cache_ttl,
                             allow_loopback_http=not settings.is_production)
     consents = ConsentService(grants, clients)
@@ -161,7 +163,8 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     sessions.on_end.append(SessionEndHandler(provider))
     accounts.on_credentials_reset.append(grants.revoke_all)
     app.extensions.update({
-        "idp.accounts": accounts, "idp.sessions": sessions, "idp.provider": provider,
+        "idp.clock": clock, "idp.accounts": accounts, "idp.sessions": sessions,
+        "idp.provider": provider,
         "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
         "idp.mfa": mfa, "idp.authorizations": consents,
     })

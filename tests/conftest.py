@@ -210,6 +210,7 @@ def clean_state(app: Flask) -> Iterator[None]:
                 if table.name not in KEEP_TABLES:
                     conn.execute(table.delete())
         get_store(app).flush()
+        app.extensions["idp.clock"].reset()
         app.extensions["sms_platform_messages"].clear()
         app.extensions["idp.provider"].clients.forget()
         SHORT_CODES.clear()

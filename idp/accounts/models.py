@@ -62,3 +62,18 @@ class RecoveryCode(db.Model):  # type: ignore[name-defined]
                                          index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginGuardRow(db.Model):  # type: ignore[name-defined]
+    """Login failure state of one subject (an account, a typed identifier's keyed hash, or
+    `ip:<address>`): durable, so losing the cache never lifts a lock (accounts.lockout)."""
+
+    __tablename__ = "login_guard"
+
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    slots: Mapped[int] = mapped_column(Integer, default=0)  # attempts reserved in the window
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # failures settled in the window
+    window_start: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    wait_until: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    locked_until: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"))

@@ -115,6 +115,18 @@ class RefreshToken(db.Model):  # type: ignore[name-defined]
     spent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class RevokedToken(db.Model):  # type: ignore[name-defined]
+    """An access token revoked before it expired (RFC 7009), by `jti`. Durable: a lost cache
+    never makes it active again; `idp tokens purge` removes it once it has expired."""
+
+    __tablename__ = "oauth_revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class Consent(db.Model):  # type: ignore[name-defined]
     """What a person agreed to share with one business system (remembered per scope set)."""
 

@@ -35,6 +35,7 @@ from joserfc.jwk import KeySet
 
 from idp.accounts.services import AccountService
 from idp.accounts.sessions import SessionService
+from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.oauth.keys import KeyManager
@@ -463,6 +464,10 @@ class Revocation(RevocationEndpoint):
                             token.client_id, ip=flask_request.remote_addr)
         elif token.access is not None:
             p.tokens.revoke_access_token(token.access)
+            record_event(Tag.TOKEN_REVOKED, actor="client:" + token.client_id,
+                         client_id=token.client_id, ip=flask_request.remote_addr,
+                         data={"jti": token.access.jti})
+            db.session.commit()
 
 
 class Introspection(IntrospectionEndpoint):

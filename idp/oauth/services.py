@@ -19,7 +19,6 @@ from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.oauth.models import Client, Consent, Grant, RefreshToken, aware
-from idp.oauth.tokens import TokenService
 from idp.security.crypto import KeyedHash, random_token, sha256_hex
 from idp.store import Store
 
@@ -234,8 +233,7 @@ class CodeService:
 
 
 class GrantService:
-    def __init__(self, tokens: TokenService, refresh_ttl: int) -> None:
-        self.tokens = tokens
+    def __init__(self, refresh_ttl: int) -> None:
         self.refresh_ttl = refresh_ttl
 
     def create(self, grant_id: str, code: CodeData) -> Grant:
@@ -276,7 +274,6 @@ class GrantService:
         """Revoke a grant and everything descended from it, then commit."""
         if grant.revoked_at is None:
             grant.revoked_at = datetime.now(UTC)
-        self.tokens.mark_grant_revoked(grant.id)
         record_event(tag, actor=actor, user_id=grant.user_id, client_id=grant.client_id, ip=ip,
                      data={"grant": grant.id})
         db.session.commit()
@@ -294,8 +291,7 @@ class GrantService:
             where.append(Grant.client_id == client_id)
         for grant in db.session.execute(select(Grant).where(*where)).scalars().all():
             grant.revoked_at = datetime.now(UTC)
-            self.tokens.mark_grant_revoked(grant.id)
-        db.session.commit()
+            db.session.commit()
 
     def revoke_for_session(self, sid: str) -> None:
         """Logout ends the grants made in that session (their refresh tokens die with them)."""
@@ -303,8 +299,7 @@ class GrantService:
             select(Grant).where(Grant.sid == sid, Grant.revoked_at.is_(None))).scalars().all()
         for grant in grants:
             grant.revoked_at = datetime.now(UTC)
-            self.tokens.mark_grant_revoked(grant.id)
-        db.session.commit()
+            db.session.commit()
 
 
 def refresh_usable(token: RefreshToken, grant: Grant) -> bool:

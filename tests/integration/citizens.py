@@ -15,8 +15,9 @@ import pytest
 from flask import Flask, request
 from sqlalchemy import select
 
+from idp.accounts.models import LoginGuardRow
 from idp.audit.models import AuditEvent
-from idp.extensions import db, get_store
+from idp.extensions import db
 from tests.conftest import Browser, LiveServer, TestUser, csrf_from, last_code
 
 ERROR_RE = re.compile(r'<p class="error" role="alert" id="(?:login-)?error">(.*?)</p>', re.S)
@@ -169,17 +170,20 @@ def lock_subject(app: Flask, user: TestUser | None, identifier: str = "") -> str
 
 
 def clear_wait(app: Flask, subject: str) -> None:
-    """Skip the growing delay between attempts (as if its seconds had passed)."""
-    get_store(app).delete("wait:" + subject)
+    """Let the growing delay between attempts pass (the clock moves; nothing is deleted)."""
+    row = db.session.get(LoginGuardRow, subject, populate_existing=True)
+    clock = app.extensions["idp.clock"]
+    if row is not None and row.wait_until and row.wait_until > clock.seconds():
+        clock.advance(row.wait_until - clock.seconds())
 
 
 def expire_lock(app: Flask, subject: str) -> None:
-    """As if the lock period had run out: the lock and the failure counter expire together."""
-    get_store(app).delete("lock:" + subject, "fail:" + subject, "wait:" + subject)
+    """Let the lock period run out: the lock and the failure window end together."""
+    app.extensions["idp.clock"].advance(app.extensions["idp.accounts"].guard.lock_seconds)
 
 
 def locked_until(app: Flask, subject: str) -> int:
-    value = get_store(app).get("lock:" + subject)
+    value = app.extensions["idp.accounts"].guard.locked_until(subject)
     assert value, f"{subject} is not locked"
     return int(value)
 

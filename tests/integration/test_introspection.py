@@ -148,7 +148,7 @@ def test_token_signed_with_another_key_is_inactive(app, provider, browser, make_
 def test_expired_access_token_is_inactive(app, provider, browser, make_user, make_client):
     user, client = make_user(), make_client()
     genuine = provider.tokens.decode(tokens_for(app, browser, user, client)["access_token"])
-    expired_minter = TokenService(provider.keys, provider.store, provider.settings.issuer,
+    expired_minter = TokenService(provider.keys, provider.settings.issuer,
                                   provider.tokens.pairwise, access_ttl=-60, id_ttl=600)
     expired, _ = expired_minter.access_token(
         client=provider.clients.get(client.client_id), sub=user.id, scope="openid profile",
