@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import shot
+from tests.integration.citizens import clear_wait, expire_lock
 
 pytestmark = pytest.mark.browser
 
@@ -23,18 +24,18 @@ def _try(page, identifier: str, password: str) -> str:
 def test_five_wrong_passwords_lock_the_account_until_a_stated_time(app, page, live_provider,
                                                                   make_user):
     user = make_user(username="zhaoliu")
-    store = app.extensions["idp.store"]
+    subject = "acct:" + user.id
     page.goto(live_provider.url + "/login")
     for _ in range(4):
-        store.delete(f"wait:acct:{user.id}")  # as if the growing delay had passed
+        clear_wait(app, subject)  # as if the growing delay had passed
         assert _try(page, "zhaoliu", "Wrong-Guess-123") == "用户名、手机号码或密码不正确。"
-    store.delete(f"wait:acct:{user.id}")
+    clear_wait(app, subject)
     locked = _try(page, "zhaoliu", "Wrong-Guess-123")
     assert re.fullmatch(r"失败次数过多，请于 \S+ \S+ 后再试，或通过“找回密码”重置密码。", locked)
     shot(page, "locked-zh")
     assert _try(page, "zhaoliu", user.password) == locked  # the right password is refused too
     expect(page.locator("a", has_text="找回密码")).to_be_visible()
-    store.delete(f"lock:acct:{user.id}", f"fail:acct:{user.id}")  # the lock ends
+    expire_lock(app, subject)  # the lock ends
     page.fill("#identifier", "zhaoliu")
     page.fill("#password", user.password)
     page.click("button[type=submit]")
