@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from idp.accounts.models import LoginGuardRow
 from idp.audit.tags import Tag
-from idp.extensions import get_store
+from idp.extensions import db
 from tests.conftest import Browser, csrf_from
 from tests.integration.citizens import (
     LOCKED_RE,
@@ -29,6 +30,11 @@ from tests.integration.citizens import (
 )
 
 WRONG = "Wrong-Horse-1"
+
+
+def _guard(subject):
+    """The durable failure state of a subject (accounts.lockout)."""
+    return db.session.get(LoginGuardRow, subject, populate_existing=True)
 
 
 def _attempt(browser, identifier, password):
@@ -121,11 +127,11 @@ def test_a_successful_login_clears_earlier_failures(app, browser, make_user):
     subject = lock_subject(app, user)
     _attempt(browser, user.username, WRONG)
     assert _attempt(browser, user.username, user.password).status_code == 303
-    assert get_store(app).get("fail:" + subject) is None
+    assert _guard(subject).failures == 0
     for _ in range(4):
         assert error_of(_attempt(browser, user.username, WRONG)) == WRONG_LOGIN
         clear_wait(app, subject)
-    assert get_store(app).get("lock:" + subject) is None
+    assert _guard(subject).failures == 4 and _guard(subject).locked_until is None
 
 
 def test_an_unknown_username_gets_the_same_answers_and_is_locked_too(app, browser, make_user):
@@ -150,7 +156,7 @@ def test_operator_unlock_lets_the_person_in_at_once(app, browser, make_user):
                                                 user.username])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{user.username} is unlocked\n"
-    assert get_store(app).get("lock:" + subject) is None
+    assert _guard(subject) is None  # the lock and the count are gone
     assert _attempt(browser, user.username, user.password).status_code == 303
     [unlocked] = audit_events(Tag.ACCOUNT_UNLOCKED.value, user.id)
     assert unlocked.actor == "operator:cli"
