@@ -160,13 +160,15 @@ def _wire_services(app: Flask, settings: Settings) -> None:
                         codes=CodeService(store, settings.code_ttl), grants=grants,
                         clients=clients, consents=consents, accounts=accounts,
                         sessions=sessions)
-    sessions.on_end.append(SessionEndHandler(provider))
+    session_end = SessionEndHandler(provider)
+    sessions.on_end.append(session_end.queue)
+    sessions.after_end.append(session_end.deliver)
     accounts.on_credentials_reset.append(grants.revoke_all)
     app.extensions.update({
         "idp.clock": clock, "idp.accounts": accounts, "idp.sessions": sessions,
         "idp.provider": provider,
         "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
-        "idp.mfa": mfa, "idp.authorizations": consents,
+        "idp.mfa": mfa, "idp.authorizations": consents, "idp.session_end": session_end,
     })
 
 

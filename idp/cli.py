@@ -173,8 +173,34 @@ def users_logout(username: str) -> None:
 
     user = _account(username)
     sessions = cast(SessionService, current_app.extensions["idp.sessions"])
+    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    clock = current_app.extensions["idp.clock"]
+    # Durable first: every session that exists now is over wherever it is held, and every
+    # grant is revoked; then the sessions this process can see end with back-channel logout.
+    accounts.end_every_session(user, actor="operator:cli", now=clock.seconds())
+    provider().grants.revoke_all(user.id)
     ended = sessions.end_all(user.id, actor="operator:cli")
     click.echo(f"ended {ended} session(s) of {user.username}")
+    if get_store().kind == "memory":
+        click.echo("note: without IDP_REDIS_URL a running server keeps its sessions in its own "
+                   "memory, out of this command's reach; they are ended all the same and stop "
+                   "at their next use, without back-channel logout", err=True)
+
+
+@click.group("logout", help="Back-channel logout notices owed to business systems.")
+def logout_group() -> None:
+    pass
+
+
+@logout_group.command("deliver")
+@click.option("--limit", default=200, show_default=True, type=int)
+@with_appcontext
+def logout_deliver(limit: int) -> None:
+    """Send the back-channel logouts still owed (safe to schedule: delivered ones are kept
+    from being sent twice, failures are retried up to 10 times)."""
+    results = current_app.extensions["idp.session_end"].deliver_pending(limit=limit)
+    sent = sum(1 for r in results if r.ok)
+    click.echo(f"delivered {sent} of {len(results)} pending back-channel logout(s)")
 
 
 @click.group("sms", help="Text messages.")
@@ -389,7 +415,8 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) 
 
 
 def register_cli(app: Flask) -> None:
-    for command in (clients_group, users_group, keys_group, sms_group, audit_group):
+    for command in (clients_group, users_group, keys_group, sms_group, audit_group,
+                    logout_group):
         app.cli.add_command(command)
 
 

@@ -11,13 +11,12 @@ behave alike; client addresses are subjects of their own (`ip:<address>`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.accounts.models import LoginGuardRow
 from idp.clock import Clock
+from idp.dbutil import dialect_insert
 from idp.extensions import db
 
 
@@ -33,10 +32,6 @@ class Gate:
 def delay_after(failures: int) -> int:
     """Growing delay before the next try: none after the first failure, then 2, 4, 8 s …"""
     return 0 if failures < 2 else min(2 ** (failures - 1), 60)
-
-
-def _insert(dialect: str) -> Any:
-    return (postgresql if dialect == "postgresql" else sqlite).insert(LoginGuardRow)
 
 
 class LoginGuard:
@@ -90,7 +85,7 @@ class LoginGuard:
         has passed)."""
         table = LoginGuardRow.__table__
         stale = table.c.window_start <= now - self.lock_seconds
-        statement = _insert(db.session.get_bind().dialect.name).values(
+        statement = dialect_insert(LoginGuardRow).values(
             subject=subject, slots=1, failures=0, window_start=now)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.subject],
@@ -122,7 +117,7 @@ class LoginGuard:
     def _count_ip_failure(self, ip: str, now: int) -> None:
         table = LoginGuardRow.__table__
         stale = table.c.window_start <= now - self.lock_seconds
-        statement = _insert(db.session.get_bind().dialect.name).values(
+        statement = dialect_insert(LoginGuardRow).values(
             subject="ip:" + ip, slots=0, failures=1, window_start=now)
         db.session.execute(statement.on_conflict_do_update(
             index_elements=[table.c.subject],

@@ -47,6 +47,10 @@ class User(db.Model):  # type: ignore[name-defined]
     totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
     totp_last_step: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                                 default=0)
+    # Sessions created at or before this moment (unix seconds) are over, wherever they are
+    # held: `idp users logout` reaches sessions in a store it cannot see.
+    sessions_valid_after: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)

@@ -16,6 +16,7 @@ from idp.accounts.errors import AccountError
 from idp.accounts.lockout import Gate, LoginGuard
 from idp.accounts.models import User
 from idp.accounts.phones import is_mobile, normalize_phone
+from idp.accounts.sessions import SsoSession
 from idp.audit.models import AuditEvent
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
@@ -133,6 +134,23 @@ class AccountService:
 
     def get(self, user_id: str) -> User | None:
         return db.session.get(User, user_id)
+
+    def session_user(self, session: SsoSession | None) -> User | None:
+        """The account a session signs in, if the session still may: the account exists, is
+        not disabled, and its sessions were not all ended after this one began."""
+        user = self.get(session.user_id) if session is not None else None
+        if user is None or session is None or user.disabled:
+            return None
+        if user.sessions_valid_after is not None and \
+                session.created <= user.sessions_valid_after:
+            return None
+        return user
+
+    def end_every_session(self, user: User, actor: str, now: int) -> None:
+        """Durably end every session of the account, including those in a store this process
+        cannot reach (the caller commits)."""
+        user.sessions_valid_after = now
+        record_event(Tag.SESSIONS_ENDED, actor=actor, user_id=user.id)
 
     def masked_id_number(self, user: User) -> str | None:
         from realname import mask_id_number

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
@@ -28,6 +28,15 @@ class SsoSession:
     user_agent: str | None = None
 
 
+SESSION_FIELDS = {f.name for f in fields(SsoSession)}
+
+
+def decode_session(raw: str) -> SsoSession:
+    """A stored session; fields written by a newer version are ignored, not fatal."""
+    data = json.loads(raw)
+    return SsoSession(**{k: v for k, v in data.items() if k in SESSION_FIELDS})
+
+
 class SessionService:
     """Creates, finds, extends and ends SSO sessions.
 
@@ -40,8 +49,11 @@ class SessionService:
         self.hasher = hasher
         self.idle_ttl = idle_ttl
         self.max_ttl = max_ttl
-        # Called after a session ends (higher layers revoke grants and notify business systems).
+        # Called inside the transaction that ends a session (higher layers revoke its grants and
+        # queue back-channel notices; they flush, never commit), then after it committed
+        # (delivery of what was queued).
         self.on_end: list[Callable[[SsoSession], object]] = []
+        self.after_end: list[Callable[[SsoSession], object]] = []
 
     def _ttl(self, session: SsoSession, now: int) -> int:
         return max(1, min(self.idle_ttl, session.created + self.max_ttl - now))
@@ -71,7 +83,7 @@ class SessionService:
         raw = self.store.get("sso:" + sid)
         if raw is None:
             return None
-        session = SsoSession(**json.loads(raw))
+        session = decode_session(raw)
         if session.created + self.max_ttl <= int(time.time()):
             return None
         return session
@@ -95,17 +107,25 @@ class SessionService:
             self._save(session, int(time.time()))
 
     def end(self, sid: str, actor: str, ip: str | None = None) -> SsoSession | None:
-        """End the session everywhere; None if it had already ended."""
-        raw = self.store.getdel("sso:" + sid)
+        """End the session everywhere; None if it had already ended.
+
+        The durable part commits first, as one unit: the session's grants are revoked, the
+        back-channel notices queued and the logout audited. Only then does the session leave
+        the store. If either step fails the request fails with the session still present, and
+        a retry completes the work (the listeners are idempotent)."""
+        raw = self.store.get("sso:" + sid)
         if raw is None:
             return None
-        session = SsoSession(**json.loads(raw))
-        self.store.srem("user-sessions:" + session.user_id, sid)
+        session = decode_session(raw)
+        for listener in self.on_end:
+            listener(session)
         record_event(Tag.LOGOUT, actor=actor, user_id=session.user_id, ip=ip,
                      data={"sid": sid, "clients": session.clients})
         db.session.commit()
-        for listener in self.on_end:
-            listener(session)
+        self.store.delete("sso:" + sid)
+        self.store.srem("user-sessions:" + session.user_id, sid)
+        for hook in self.after_end:
+            hook(session)
         return session
 
     def end_all(self, user_id: str, actor: str, ip: str | None = None,

@@ -9,6 +9,7 @@ class Tag(StrEnum):
     LOGIN_SUCCESS = "accounts:login:success"
     LOGIN_FAILURE = "accounts:login:failure"
     LOGOUT = "accounts:session:logout"
+    SESSIONS_ENDED = "accounts:sessions:ended"
     USER_CREATED = "accounts:user:created"
     USER_REGISTERED = "accounts:user:registered"
     ACCOUNT_LOCKED = "accounts:user:locked"

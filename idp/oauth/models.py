@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
@@ -125,6 +134,24 @@ class RevokedToken(db.Model):  # type: ignore[name-defined]
     client_id: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class LogoutNotice(db.Model):  # type: ignore[name-defined]
+    """A back-channel logout owed to one business system for one ended session: queued in
+    the same transaction that ends the session's grants, delivered after it commits, and
+    retried (`idp logout deliver`) until the business system answers 200."""
+
+    __tablename__ = "backchannel_notice"
+    __table_args__ = (UniqueConstraint("sid", "client_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid: Mapped[str] = mapped_column(String(40))
+    client_id: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Consent(db.Model):  # type: ignore[name-defined]

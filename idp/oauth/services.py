@@ -285,21 +285,19 @@ class GrantService:
         return (row[0], row[1]) if row and not row[1].disabled else None
 
     def revoke_all(self, user_id: str, client_id: str | None = None) -> None:
-        """Every live grant of an account (optionally: to one client), and its tokens."""
+        """Every live grant of an account (optionally: to one client), and its tokens; then
+        commit (credentials changed, consent withdrawn)."""
         where = [Grant.user_id == user_id, Grant.revoked_at.is_(None)]
         if client_id:
             where.append(Grant.client_id == client_id)
-        for grant in db.session.execute(select(Grant).where(*where)).scalars().all():
-            grant.revoked_at = datetime.now(UTC)
-            db.session.commit()
+        db.session.execute(update(Grant).where(*where).values(revoked_at=datetime.now(UTC)))
+        db.session.commit()
 
     def revoke_for_session(self, sid: str) -> None:
-        """Logout ends the grants made in that session (their refresh tokens die with them)."""
-        grants = db.session.execute(
-            select(Grant).where(Grant.sid == sid, Grant.revoked_at.is_(None))).scalars().all()
-        for grant in grants:
-            grant.revoked_at = datetime.now(UTC)
-            db.session.commit()
+        """Logout ends the grants made in that session (their refresh tokens die with them).
+        The caller's transaction commits it together with the end of the session."""
+        db.session.execute(update(Grant).where(Grant.sid == sid, Grant.revoked_at.is_(None))
+                           .values(revoked_at=datetime.now(UTC)))
 
 
 def refresh_usable(token: RefreshToken, grant: Grant) -> bool:

@@ -214,9 +214,9 @@ def authorize() -> Response:
         return _redirect_error(redirect_uri, "invalid_request", "claims is not valid JSON.")
 
     sso = current_sso(touch=True)
-    user = p.accounts.get(sso.user_id) if sso else None
-    if user is None or user.disabled:
-        sso, user = None, None
+    user = p.accounts.session_user(sso)
+    if user is None:
+        sso = None
     now = int(time.time())
     key = _request_key()
     login_after = session.get("login_after", {})

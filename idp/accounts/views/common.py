@@ -51,8 +51,8 @@ def current_sso(touch: bool = True) -> SsoSession | None:
 
 def current_user() -> tuple[SsoSession, User] | None:
     sso = current_sso()
-    user = accounts().get(sso.user_id) if sso else None
-    return (sso, user) if sso and user and not user.disabled else None
+    user = accounts().session_user(sso)
+    return (sso, user) if sso and user else None
 
 
 def set_session_cookie(response: Response, value: str) -> None:

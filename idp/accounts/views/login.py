@@ -27,6 +27,7 @@ from idp.accounts.views.common import (
     PENDING_TTL,
     accounts,
     current_sso,
+    current_user,
     form_expired_page,
     gate_message,
     masked_phone,
@@ -137,9 +138,9 @@ def _second_step() -> SecondStep | None:
         if user is not None and not user.disabled:
             return SecondStep(user, pending["amr"], pending["next"],
                               login_second_step(pending["amr"], **_options(user)))
-    sso = current_sso()
-    user = accounts().get(sso.user_id) if sso else None
-    if sso and user and not user.disabled:
+    found = current_user()
+    if found is not None:
+        sso, user = found
         return SecondStep(user, sso.amr, safe_next(request.values.get("next")),
                           step_up_methods(sso.amr, **_options(user)))
     return None
@@ -234,6 +235,4 @@ def switch_language(code: str) -> Response:
 
 @bp.get("/")
 def home() -> Response:
-    sso = current_sso(touch=False)
-    user = accounts().get(sso.user_id) if sso else None
-    return page("home.html", user=user)
+    return page("home.html", user=accounts().session_user(current_sso(touch=False)))
