@@ -17,6 +17,7 @@ from idp.accounts.models import User
 from idp.accounts.ports import AuthorizedApp
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
+from idp.dbutil import insert_ignoring_duplicates
 from idp.extensions import db
 from idp.oauth.models import Client, Consent, Grant, RefreshToken, aware
 from idp.security.crypto import KeyedHash, random_token, sha256_hex
@@ -344,12 +345,16 @@ class ConsentService:
         return consent is not None and set(scope.split()) <= set(consent.scope.split())
 
     def remember(self, user_id: str, client_id: str, scope: str) -> None:
-        consent = db.session.get(Consent, (user_id, client_id))
-        if consent is None:
-            db.session.add(Consent(user_id=user_id, client_id=client_id, scope=scope))
-        else:
-            consent.scope = " ".join(sorted(set(consent.scope.split()) | set(scope.split())))
-            consent.granted_at = datetime.now(UTC)
+        """Record (or widen) a consent. An upsert: two "Allow" clicks racing each other both
+        succeed, and the scopes of both end up in the one row."""
+        now = datetime.now(UTC)
+        insert_ignoring_duplicates(Consent, ["user_id", "client_id"], user_id=user_id,
+                                   client_id=client_id, scope=scope, granted_at=now)
+        consent = db.session.execute(
+            select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
+            .with_for_update().execution_options(populate_existing=True)).scalar_one()
+        consent.scope = " ".join(sorted(set(consent.scope.split()) | set(scope.split())))
+        consent.granted_at = now
         record_event(Tag.CONSENT_GRANTED, actor="user:" + user_id, user_id=user_id,
                      client_id=client_id, data={"scope": scope})
         db.session.commit()
