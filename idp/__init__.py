@@ -13,8 +13,8 @@ from sqlalchemy import text
 from idp.extensions import babel, csrf, db, get_store, migrate
 from idp.http import init_http, request_value
 from idp.security.proxies import TrustedProxies
-from idp.settings import Settings
-from idp.store import create_store
+from idp.settings import Settings, SettingsError
+from idp.store import StoreUnavailable, create_store
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url, app),
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url,
+                                                  settings.database_timeout),
         SESSION_COOKIE_NAME="idp_flask",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -73,9 +74,11 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    store = create_store(settings.redis_url)
+    store = create_store(settings.redis_url, timeout=settings.redis_timeout)
     if store.kind == "memory":
         log.warning("ephemeral state is in-process (no IDP_REDIS_URL): single process only")
+    else:
+        _check_redis(store)
     app.extensions["idp.settings"] = settings
     app.extensions["idp.store"] = store
     _wire_services(app, settings)
@@ -90,9 +93,27 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     return app
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _check_redis(store: Any) -> None:
+    """Refuse a Redis without GETDEL; warn about settings that lose sessions (deployment.md).
+    A Redis that does not answer yet is not fatal: /readyz reports it."""
+    try:
+        for warning in store.server_warnings():
+            log.warning("%s", warning)
+    except StoreUnavailable:
+        log.warning("Redis does not answer at start; /readyz reports not ready until it does")
+    except ValueError as error:
+        raise SettingsError(f"IDP_REDIS_URL: {error}") from None
+
+
+def _engine_options(url: str, timeout: int) -> dict[str, Any]:
     # hide_parameters: a failing statement never writes a phone number or hash into the log.
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("postgresql"):
+        # A stopped or frozen PostgreSQL answers 503 within seconds instead of holding workers;
+        # a request waits at most `timeout` for a pooled connection.
+        options["pool_timeout"] = timeout
+        options["connect_args"] = {"connect_timeout": timeout,
+                                   "options": f"-c statement_timeout={timeout * 1000}"}
     if url.startswith("sqlite:"):
         # Threads of the one embedded process write at once: each write transaction begins
         # IMMEDIATE (the driver issues BEGIN before the first write), so it waits for the write

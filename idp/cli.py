@@ -362,7 +362,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
 
         db.session.remove()
         db.engine.dispose()  # no pooled connection may cross gunicorn's fork
-    _run_gunicorn(app, host, port, workers, settings.threads)
+    _run_gunicorn(app, host, port, workers, settings.threads, settings.graceful_timeout)
 
 
 def _announce_demo(app: Flask, issuer: str) -> None:
@@ -394,7 +394,8 @@ def _print_demo(demo: dict[str, Any], issuer: str) -> None:
                f"&redirect_uri={demo['redirect_uri']}&scope=openid%20profile&state=demo")
 
 
-def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
+def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
+                  graceful_timeout: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     class _Gunicorn(BaseApplication):
@@ -403,7 +404,8 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int) 
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
-            self.cfg.set("keepalive", 5)
+            self.cfg.set("keepalive", 2)  # idle keep-alive connections must not hold a restart
+            self.cfg.set("graceful_timeout", graceful_timeout)
             self.cfg.set("accesslog", "-")
             self.cfg.set("control_socket_disable", True)  # one fixed path would clash
             self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(M)sms')

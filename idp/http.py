@@ -13,10 +13,16 @@ from urllib.parse import quote
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from idp.store import StoreUnavailable
+
 log = logging.getLogger(__name__)
+
+# A backing service that does not answer: the request is refused with 503, never a 500.
+OUTAGES = (StoreUnavailable, OperationalError, InterfaceError, PoolTimeout)
 
 # Endpoints a program calls: their errors are JSON (RFC 6749 §5.2, RFC 6750 §3.1).
 API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
@@ -113,9 +119,26 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+UNAVAILABLE = (_l("The service is briefly unavailable. Please try again in a moment."),
+               "A backing service is unavailable; retry shortly.")
+RETRY_AFTER = "2"
+
+
+def unavailable(exc: Exception) -> Response:
+    """A store or database outage: refuse service cleanly (503 + Retry-After), in the
+    caller's form. Nothing was decided, so retrying is safe."""
+    log.warning("outage on %s %s: %s", request.method, request.path, type(exc).__name__)
+    response = error_response(503, "temporarily_unavailable", str(UNAVAILABLE[0]),
+                              UNAVAILABLE[1])
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
 def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
+    if isinstance(exc, OUTAGES) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return unavailable(exc)
     if isinstance(exc, DBAPIError):
         # The database's own message can quote the row (PostgreSQL: "Key (phone)=(139…)
         # already exists"); log where it happened and the SQLSTATE, never the message.

@@ -32,6 +32,9 @@ class Settings:
     issuer: str = DEV_ISSUER  # IDP_ISSUER: the `iss` of every token; https in production
     database_url: str = "sqlite:///instance/idp.db"  # IDP_DATABASE_URL
     redis_url: str = ""  # IDP_REDIS_URL: empty = in-process store (single process only)
+    redis_timeout: float = 0.5  # IDP_REDIS_TIMEOUT: seconds to connect to or hear from Redis
+    database_timeout: int = 5  # IDP_DATABASE_TIMEOUT: seconds to connect, and per statement
+    graceful_timeout: int = 2  # IDP_GRACEFUL_TIMEOUT: seconds a stopping worker drains
     access_token_ttl: int = 600  # IDP_ACCESS_TOKEN_TTL seconds
     id_token_ttl: int = 600  # IDP_ID_TOKEN_TTL seconds
     refresh_token_ttl: int = 30 * 24 * 3600  # IDP_REFRESH_TOKEN_TTL seconds
@@ -141,6 +144,10 @@ class Settings:
         if any(v not in {"3", "4", "5"} for v in self.mfa_acr_levels.split()):
             raise SettingsError("IDP_MFA_ACR_LEVELS must list trust levels among 3 4 5 (level 2 "
                                 "is every session's floor)")
+        if not 0 < self.redis_timeout <= 10 or not 0 < self.database_timeout <= 120 or \
+                not 0 < self.graceful_timeout <= 120:
+            raise SettingsError("IDP_REDIS_TIMEOUT (≤ 10), IDP_DATABASE_TIMEOUT (≤ 120) and "
+                                "IDP_GRACEFUL_TIMEOUT (≤ 120) must be positive seconds")
         if self.reauth_max_age <= 0:
             raise SettingsError("IDP_REAUTH_MAX_AGE must be a positive number of seconds")
         self.proxy_networks  # noqa: B018 - parses IDP_TRUSTED_PROXIES, raising if malformed
