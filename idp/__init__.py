@@ -173,7 +173,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     client_hasher = KeyedHash(secret, "client-secret")
     server = build_server()
     server.init_app(app)
-    grants = GrantService(settings.refresh_token_ttl)
+    grants = GrantService(settings.refresh_token_ttl, settings.grant_max_ttl)
     clients = ClientService(client_hasher, settings.client_cache_ttl,
                             allow_loopback_http=not settings.is_production)
     consents = ConsentService(grants, clients)

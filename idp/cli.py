@@ -187,6 +187,28 @@ def users_logout(username: str) -> None:
                    "at their next use, without back-channel logout", err=True)
 
 
+@click.group("tokens", help="Tokens, grants and their records.")
+def tokens_group() -> None:
+    pass
+
+
+@tokens_group.command("purge")
+@click.option("--batch", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@with_appcontext
+def tokens_purge(batch: int) -> None:
+    """Delete spent and expired refresh tokens, dead grants, expired revocations, old issuance
+    records, settled back-channel notices and stale lockout rows (docs/deployment.md)."""
+    from datetime import UTC, datetime
+
+    from idp.oauth.retention import Purge
+
+    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    purge = Purge(get_settings(), accounts.guard)
+    removed = purge.run(datetime.now(UTC), batch=batch,
+                        progress=lambda name, n: click.echo(f"purge: {name}: {n} removed so far"))
+    click.echo("purged " + ", ".join(f"{n} {name}" for name, n in removed.items()))
+
+
 @click.group("logout", help="Back-channel logout notices owed to business systems.")
 def logout_group() -> None:
     pass
@@ -418,7 +440,7 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
 
 def register_cli(app: Flask) -> None:
     for command in (clients_group, users_group, keys_group, sms_group, audit_group,
-                    logout_group):
+                    logout_group, tokens_group):
         app.cli.add_command(command)
 
 

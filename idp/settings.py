@@ -34,10 +34,13 @@ class Settings:
     redis_url: str = ""  # IDP_REDIS_URL: empty = in-process store (single process only)
     redis_timeout: float = 0.5  # IDP_REDIS_TIMEOUT: seconds to connect to or hear from Redis
     database_timeout: int = 5  # IDP_DATABASE_TIMEOUT: seconds to connect, and per statement
-    graceful_timeout: int = 2  # IDP_GRACEFUL_TIMEOUT: seconds a stopping worker drains
+    graceful_timeout: int = 1  # IDP_GRACEFUL_TIMEOUT: seconds a stopping worker drains
     access_token_ttl: int = 600  # IDP_ACCESS_TOKEN_TTL seconds
     id_token_ttl: int = 600  # IDP_ID_TOKEN_TTL seconds
     refresh_token_ttl: int = 30 * 24 * 3600  # IDP_REFRESH_TOKEN_TTL seconds
+    grant_max_ttl: int = 90 * 24 * 3600  # IDP_GRANT_MAX_TTL: absolute grant lifetime, seconds
+    token_retention_days: int = 30  # IDP_TOKEN_RETENTION_DAYS: spent/expired rows kept
+    token_record_retention_days: int = 180  # IDP_TOKEN_RECORD_RETENTION_DAYS: issuance log
     code_ttl: int = 60  # IDP_CODE_TTL seconds, counted from issue
     session_idle_ttl: int = 30 * 60  # IDP_SESSION_IDLE_TTL seconds
     session_max_ttl: int = 12 * 3600  # IDP_SESSION_MAX_TTL seconds
@@ -127,7 +130,8 @@ class Settings:
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("IDP_REDIS_URL must be a redis:// or rediss:// URL")
         for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "code_ttl",
-                     "session_idle_ttl", "session_max_ttl"):
+                     "session_idle_ttl", "session_max_ttl", "grant_max_ttl",
+                     "token_retention_days", "token_record_retention_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"IDP_{name.upper()} must be a positive number of seconds")
         if self.sms_gateway not in {"outbox", "http"}:

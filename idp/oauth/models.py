@@ -8,6 +8,7 @@ from typing import Any, cast
 from flask import current_app
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -122,6 +123,25 @@ class RefreshToken(db.Model):  # type: ignore[name-defined]
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     spent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TokenIssued(db.Model):  # type: ignore[name-defined]
+    """One row per access token issued (client_credentials included): who, which client,
+    which grant, when, and the token's `jti`; never the token. What an investigation needs;
+    `idp tokens purge` removes rows past IDP_TOKEN_RECORD_RETENTION_DAYS."""
+
+    __tablename__ = "token_issued"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
+                                                index=True)
+    grant_type: Mapped[str] = mapped_column(String(40))
+    client_id: Mapped[str] = mapped_column(String(80), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    grant_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    jti: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(500))
 
 
 class RevokedToken(db.Model):  # type: ignore[name-defined]

@@ -39,14 +39,13 @@ from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.oauth.keys import KeyManager
-from idp.oauth.models import Client, Grant, RefreshToken, aware
+from idp.oauth.models import Client, Grant, RefreshToken, TokenIssued, aware
 from idp.oauth.services import (
     ClientService,
     CodeData,
     CodeService,
     ConsentService,
     GrantService,
-    refresh_usable,
     user_claims,
 )
 from idp.oauth.tokens import AccessTokenInfo, TokenService
@@ -206,32 +205,6 @@ def _fetch_jwks(uri: str) -> dict[str, Any]:
 
 
 # --- Grants ---
-class _IdTokens:
-    """Adds the ID token to token responses whose scope includes openid."""
-
-    def __call__(self, grant: grants.BaseGrant) -> None:
-        grant.register_hook("after_create_token_response", self.process_token)
-
-    def process_token(self, grant: Any, response: Any) -> Any:
-        _, token, _ = response
-        if "openid" not in str(token.get("scope", "")).split():
-            return token
-        info: Grant | CodeData = grant.request.idp_grant_info
-        client: Client = grant.request.client
-        p = provider()
-        user = grant.request.user  # loaded by the grant's authenticate_user
-        requested = (info.claims or {}).get("id_token") or {}
-        # Only claims the token's scope covers may move into the ID token (services.user_claims).
-        extra = user_claims(user, str(token.get("scope", "")), requested) \
-            if user and requested else {}
-        token["id_token"] = p.tokens.id_token(
-            client=client, sub=p.tokens.subject_for(client, info.user_id),
-            auth_time=info.auth_time, acr=info.acr, amr=info.amr, sid=info.sid,
-            nonce=getattr(info, "nonce", None), access_token=token.get("access_token"),
-            extra=extra)
-        return token
-
-
 class S256Only(CodeChallenge):
     """PKCE: S256 only; required of public clients, honoured for confidential ones."""
 
@@ -259,17 +232,34 @@ class S256Only(CodeChallenge):
         return authorization_code.code_challenge_method
 
 
-def _generate(grant: Any, *, client: Client, user_id: str | None, scope: str,
-              grant_id: str | None, auth_time: int | None, acr: str | None,
-              include_refresh_token: bool) -> dict[str, Any]:
+def _generate(grant: Any, *, client: Client, scope: str, info: Grant | CodeData | None,
+              grant_id: str | None, user: Any = None, grant_created: Any = None,
+              include_refresh_token: bool = False) -> dict[str, Any]:
+    """Every token of one response, signed before the caller commits: if signing fails the
+    transaction (a spent refresh token, a new grant) rolls back with it. Records the issue."""
     p = provider()
+    user_id = info.user_id if info is not None else None
     sub = p.tokens.subject_for(client, user_id) if user_id else client.client_id
-    access, expires_in = p.tokens.access_token(client=client, sub=sub, scope=scope,
-                                               grant_id=grant_id, auth_time=auth_time, acr=acr)
+    jti = p.tokens.new_jti(grant_id)
+    access, expires_in = p.tokens.access_token(
+        client=client, sub=sub, scope=scope, grant_id=grant_id, jti=jti,
+        auth_time=info.auth_time if info else None, acr=info.acr if info else None)
     token: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
                              "expires_in": expires_in, "scope": scope}
     if include_refresh_token and grant_id:
-        token["refresh_token"] = p.grants.add_refresh_token(grant_id, client.client_id, scope)
+        token["refresh_token"] = p.grants.add_refresh_token(grant_id, client.client_id, scope,
+                                                            grant_created)
+    if info is not None and "openid" in scope.split():
+        requested = (info.claims or {}).get("id_token") or {}
+        # Only claims the token's scope covers may move into the ID token (user_claims).
+        extra = user_claims(user, scope, requested) if user and requested else {}
+        token["id_token"] = p.tokens.id_token(
+            client=client, sub=sub, auth_time=info.auth_time, acr=info.acr, amr=info.amr,
+            sid=info.sid, nonce=getattr(info, "nonce", None), access_token=access,
+            extra=extra)
+    db.session.add(TokenIssued(grant_type=grant.GRANT_TYPE, client_id=client.client_id,
+                               user_id=user_id, grant_id=grant_id, scope=scope,
+                               jti=jti))
     return token
 
 
@@ -311,9 +301,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         code: CodeData = self.request.authorization_code
         grant_id = uuid.uuid4().hex
         provider().grants.create(grant_id, code)
-        self.request.idp_grant_info = code
-        return _generate(self, client=self.client, user_id=code.user_id, scope=code.scope,
-                         grant_id=grant_id, auth_time=code.auth_time, acr=code.acr,
+        return _generate(self, client=self.client, scope=code.scope, info=code,
+                         grant_id=grant_id, user=self.request.user,
                          include_refresh_token=include_refresh_token)
 
     def save_token(self, token: dict[str, Any]) -> None:
@@ -339,10 +328,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         token, grant, user = found
         if token.spent_at is not None:
             self._reused(grant)
-        if not refresh_usable(token, grant):
+        if not p.grants.usable(token, grant):
             raise InvalidGrantError("The refresh token has expired or was revoked.")
         scope = self.request.payload.scope
-        if scope and not set(scope.split()) <= set(token.scope.split()):
+        if scope and not set(scope.split()) <= set(grant.scope.split()):
             raise InvalidScopeError("The requested scope exceeds the original grant.")
         if not p.grants.claim_refresh(token):
             self._reused(grant)  # a concurrent request spent it first
@@ -361,10 +350,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def issue_token(self, user: Any, refresh_token: RefreshToken) -> dict[str, Any]:
         grant: Grant = self.request.idp_grant_info
-        scope = self.request.payload.scope or refresh_token.scope
-        return _generate(self, client=self.client, user_id=grant.user_id, scope=scope,
-                         grant_id=grant.id, auth_time=grant.auth_time, acr=grant.acr,
-                         include_refresh_token=True)
+        # RFC 6749 §6: an omitted scope is the scope originally granted, not the last
+        # (possibly narrowed) refresh token's.
+        scope = self.request.payload.scope or grant.scope
+        return _generate(self, client=self.client, scope=scope, info=grant, grant_id=grant.id,
+                         user=user, grant_created=grant.created_at, include_refresh_token=True)
 
     def save_token(self, token: dict[str, Any]) -> None:
         db.session.commit()
@@ -381,11 +371,10 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         # Only scopes the client is registered for (RFC 6749 §3.3), and never openid.
         allowed = self.client.get_allowed_scope(scope or "")
         scope = " ".join(s for s in allowed.split() if s != "openid")
-        return _generate(self, client=self.client, user_id=None, scope=scope, grant_id=None,
-                         auth_time=None, acr=None, include_refresh_token=False)
+        return _generate(self, client=self.client, scope=scope, info=None, grant_id=None)
 
     def save_token(self, token: dict[str, Any]) -> None:
-        return None  # self-contained JWT; nothing to persist
+        db.session.commit()  # the issuance record; the token itself is a self-contained JWT
 
 
 # --- Revocation (RFC 7009) and introspection (RFC 7662) ---
@@ -416,7 +405,8 @@ def _find_token(value: str, hint: str | None) -> FoundToken | None:
 
     def as_refresh() -> FoundToken | None:
         found = p.grants.find_refresh(value)
-        if found is None or found[0].spent_at is not None or not refresh_usable(*found[:2]):
+        if found is None or found[0].spent_at is not None or \
+                not p.grants.usable(found[0], found[1]):
             return None
         return FoundToken("refresh_token", found[0].client_id, refresh=found[0], grant=found[1])
 
@@ -505,8 +495,8 @@ class Introspection(IntrospectionEndpoint):
 def build_server() -> ProviderServer:
     server = ProviderServer()
     server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(leeway=30))
-    server.register_grant(AuthorizationCodeGrant, [S256Only(required=True), _IdTokens()])
-    server.register_grant(RefreshTokenGrant, [_IdTokens()])
+    server.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
+    server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)

@@ -234,22 +234,35 @@ class CodeService:
 
 
 class GrantService:
-    def __init__(self, refresh_ttl: int) -> None:
+    def __init__(self, refresh_ttl: int, max_ttl: int) -> None:
         self.refresh_ttl = refresh_ttl
+        self.max_ttl = max_ttl  # absolute lifetime of a grant from its creation
 
     def create(self, grant_id: str, code: CodeData) -> Grant:
         grant = Grant(id=grant_id, client_id=code.client_id, user_id=code.user_id, sid=code.sid,
                       scope=code.scope, auth_time=code.auth_time, acr=code.acr, amr=code.amr,
-                      claims=code.claims, code_hash=code.code_hash)
+                      claims=code.claims, code_hash=code.code_hash,
+                      created_at=datetime.now(UTC))
         db.session.add(grant)
         return grant
 
-    def add_refresh_token(self, grant_id: str, client_id: str, scope: str) -> str:
+    def add_refresh_token(self, grant_id: str, client_id: str, scope: str,
+                          grant_created: datetime | None = None) -> str:
+        """A new refresh token: it lives IDP_REFRESH_TOKEN_TTL, and never past the grant's
+        absolute lifetime (IDP_GRANT_MAX_TTL from the grant's creation)."""
         value = random_token(32)
+        now = datetime.now(UTC)
+        end = aware(grant_created or now) + timedelta(seconds=self.max_ttl)
         db.session.add(RefreshToken(
             token_hash=sha256_hex(value), grant_id=grant_id, client_id=client_id, scope=scope,
-            expires_at=datetime.now(UTC) + timedelta(seconds=self.refresh_ttl)))
+            expires_at=min(now + timedelta(seconds=self.refresh_ttl), end)))
         return value
+
+    def usable(self, token: RefreshToken, grant: Grant) -> bool:
+        """Not revoked, not expired, and the grant within its absolute lifetime."""
+        now = datetime.now(UTC)
+        return grant.revoked_at is None and aware(token.expires_at) > now and \
+            aware(grant.created_at) + timedelta(seconds=self.max_ttl) > now
 
     def find_refresh(self, value: str) -> tuple[RefreshToken, Grant, User] | None:
         """The token with its grant and account, in one round trip (the refresh hot path)."""
@@ -299,10 +312,6 @@ class GrantService:
         The caller's transaction commits it together with the end of the session."""
         db.session.execute(update(Grant).where(Grant.sid == sid, Grant.revoked_at.is_(None))
                            .values(revoked_at=datetime.now(UTC)))
-
-
-def refresh_usable(token: RefreshToken, grant: Grant) -> bool:
-    return grant.revoked_at is None and aware(token.expires_at) > datetime.now(UTC)
 
 
 class ConsentService:

@@ -65,9 +65,10 @@ class TokenService:
         return jwt.encode(header, claims, key, algorithms=[alg])
 
     def access_token(self, *, client: Client, sub: str, scope: str, grant_id: str | None,
-                     auth_time: int | None = None, acr: str | None = None) -> tuple[str, int]:
+                     auth_time: int | None = None, acr: str | None = None,
+                     jti: str | None = None) -> tuple[str, int]:
         now = int(time.time())
-        jti = f"{grant_id or 'cc'}.{random_token(12)}"
+        jti = jti or self.new_jti(grant_id)
         claims: dict[str, Any] = {"iss": self.issuer, "sub": sub, "aud": client.client_id,
                                   "client_id": client.client_id, "iat": now,
                                   "exp": now + self.access_ttl, "jti": jti, "scope": scope}
@@ -76,6 +77,12 @@ class TokenService:
         if acr is not None:
             claims["acr"] = acr
         return self._sign(claims, "RS256", typ="at+jwt"), self.access_ttl
+
+    @staticmethod
+    def new_jti(grant_id: str | None) -> str:
+        """`<grant id>.<random>` (`cc.<random>` for client_credentials): revocation of the
+        grant reaches every access token descended from it."""
+        return f"{grant_id or 'cc'}.{random_token(12)}"
 
     def id_token(self, *, client: Client, sub: str, auth_time: int, acr: str, amr: list[str],
                  sid: str | None, nonce: str | None, access_token: str | None,

@@ -1,5 +1,5 @@
 """durable security state: lockout (login_guard), access-token revocations, the back-channel
-logout outbox, and the moment an account's sessions were all ended
+logout outbox, the moment an account's sessions were all ended, and the token issuance log
 
 Revision ID: 0004
 Revises: 0003
@@ -54,9 +54,24 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_backchannel_notice_delivered_at'), ['delivered_at'], unique=False)
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sessions_valid_after', EPOCH, nullable=True))
+    op.create_table('token_issued',
+    sa.Column('id', EPOCH, nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('grant_type', sa.String(length=40), nullable=False),
+    sa.Column('client_id', sa.String(length=80), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=True),
+    sa.Column('grant_id', sa.String(length=40), nullable=True),
+    sa.Column('jti', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.String(length=500), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('token_issued', schema=None) as batch_op:
+        for column in ('issued_at', 'client_id', 'user_id', 'grant_id'):
+            batch_op.create_index(batch_op.f(f'ix_token_issued_{column}'), [column], unique=False)
 
 
 def downgrade():
+    op.drop_table('token_issued')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_column('sessions_valid_after')
     with op.batch_alter_table('backchannel_notice', schema=None) as batch_op:
