@@ -169,9 +169,10 @@ def _wire_services(app: Flask, settings: Settings) -> None:
                       retire_after=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
                       cache_ttl=settings.key_cache_ttl)
     tokens = TokenService(keys, settings.issuer, KeyedHash(secret, "pairwise-sub"),
-                          settings.access_token_ttl, settings.id_token_ttl)
+                          settings.access_token_ttl, settings.id_token_ttl,
+                          leeway=settings.clock_leeway)
     client_hasher = KeyedHash(secret, "client-secret")
-    server = build_server()
+    server = build_server(leeway=settings.clock_leeway)
     server.init_app(app)
     grants = GrantService(settings.refresh_token_ttl, settings.grant_max_ttl)
     clients = ClientService(client_hasher, settings.client_cache_ttl,

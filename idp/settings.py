@@ -47,6 +47,7 @@ class Settings:
     key_publish_lead: int = 3600  # IDP_KEY_PUBLISH_LEAD: seconds a rotated key waits in JWKS
     key_cache_ttl: int = 60  # IDP_KEY_CACHE_TTL: seconds each worker caches the key set
     client_assertion_max_lifetime: int = 300  # IDP_CLIENT_ASSERTION_MAX_LIFETIME seconds
+    clock_leeway: int = 30  # IDP_CLOCK_LEEWAY: seconds allowed between clocks of different nodes
     backchannel_timeout: float = 3.0  # IDP_BACKCHANNEL_TIMEOUT seconds per business system
     argon2_memory_kib: int = 19456  # IDP_ARGON2_MEMORY_KIB (OWASP: 19 MiB)
     argon2_time_cost: int = 2  # IDP_ARGON2_TIME_COST
@@ -152,6 +153,8 @@ class Settings:
                 not 0 < self.graceful_timeout <= 120:
             raise SettingsError("IDP_REDIS_TIMEOUT (≤ 10), IDP_DATABASE_TIMEOUT (≤ 120) and "
                                 "IDP_GRACEFUL_TIMEOUT (≤ 120) must be positive seconds")
+        if not 0 <= self.clock_leeway <= 300:
+            raise SettingsError("IDP_CLOCK_LEEWAY must be between 0 and 300 seconds")
         if self.reauth_max_age <= 0:
             raise SettingsError("IDP_REAUTH_MAX_AGE must be a positive number of seconds")
         self.proxy_networks  # noqa: B018 - parses IDP_TRUSTED_PROXIES, raising if malformed

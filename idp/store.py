@@ -30,6 +30,10 @@ class Store(Protocol):
     def getdel(self, key: str) -> str | None:
         """Return and delete in one atomic step (single use)."""
         ...
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: int) -> bool:
+        """Replace the value only if it is still `expected` (atomic); a key that is gone stays
+        gone. True if this call replaced it."""
+        ...
     def delete(self, *keys: str) -> None: ...
     def incr(self, key: str, ttl: int) -> int:
         """Increment; the first increment starts the key's lifetime."""
@@ -86,6 +90,13 @@ class MemoryStore:
             value = self._live(key)
             self._data.pop(key, None)
             return value if isinstance(value, str) else None
+
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: int) -> bool:
+        with self._lock:
+            if self._live(key) != expected:
+                return False
+            self._data[key] = (value, time.monotonic() + ttl)
+            return True
 
     def delete(self, *keys: str) -> None:
         with self._lock:
@@ -147,6 +158,9 @@ class RedisStore:
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._prefix = prefix
         self._pause = pause
+        self._cas = self._redis.register_script(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+            "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 else return 0 end")
         self._down_until = 0.0
 
     def _k(self, key: str) -> str:
@@ -201,6 +215,10 @@ class RedisStore:
 
     def getdel(self, key: str) -> str | None:
         return self._call(lambda: self._redis.getdel(self._k(key)))  # type: ignore[return-value]
+
+    def compare_and_set(self, key: str, expected: str, value: str, ttl: int) -> bool:
+        return bool(self._call(lambda: self._cas(keys=[self._k(key)],
+                                                 args=[expected, value, max(int(ttl), 1)])))
 
     def delete(self, *keys: str) -> None:
         if keys:

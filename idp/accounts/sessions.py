@@ -26,15 +26,21 @@ class SsoSession:
     clients: list[str] = field(default_factory=list)
     ip: str | None = None
     user_agent: str | None = None
+    auth_count: int = 1  # authentications so far: a login made for a request is told apart
+    #                      from an older one without comparing clocks of different nodes
+    stored: str = field(default="", repr=False, compare=False)  # the value as read
+
+    def encode(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if k != "stored"})
 
 
-SESSION_FIELDS = {f.name for f in fields(SsoSession)}
+SESSION_FIELDS = {f.name for f in fields(SsoSession)} - {"stored"}
 
 
 def decode_session(raw: str) -> SsoSession:
     """A stored session; fields written by a newer version are ignored, not fatal."""
     data = json.loads(raw)
-    return SsoSession(**{k: v for k, v in data.items() if k in SESSION_FIELDS})
+    return SsoSession(**{k: v for k, v in data.items() if k in SESSION_FIELDS}, stored=raw)
 
 
 class SessionService:
@@ -59,9 +65,32 @@ class SessionService:
         return max(1, min(self.idle_ttl, session.created + self.max_ttl - now))
 
     def _save(self, session: SsoSession, now: int) -> None:
-        ttl = self._ttl(session, now)
-        self.store.set("sso:" + session.sid, json.dumps(asdict(session)), ttl)
+        """Write a new session."""
+        value = session.encode()
+        self.store.set("sso:" + session.sid, value, self._ttl(session, now))
+        session.stored = value
         self.store.sadd("user-sessions:" + session.user_id, session.sid, self.max_ttl)
+
+    def _update(self, session: SsoSession, change: Callable[[SsoSession], None]) -> bool:
+        """Apply `change` with compare-and-set, re-reading on a race: a racing request never
+        resurrects an ended session nor drops another's change (a client added, a step-up).
+        False if the session has ended."""
+        for _ in range(5):
+            now = int(time.time())
+            change(session)
+            value = session.encode()
+            if self.store.compare_and_set("sso:" + session.sid, session.stored, value,
+                                          self._ttl(session, now)):
+                session.stored = value
+                return True
+            fresh = self.store.get("sso:" + session.sid)
+            if fresh is None:
+                return False
+            latest = decode_session(fresh)
+            for name in SESSION_FIELDS:
+                setattr(session, name, getattr(latest, name))
+            session.stored = fresh
+        return False
 
     def create(self, user_id: str, amr: list[str], ip: str | None = None,
                user_agent: str | None = None) -> tuple[SsoSession, str]:
@@ -74,10 +103,12 @@ class SessionService:
         return session, f"{sid}.{secret}"
 
     def reauthenticated(self, session: SsoSession, amr: list[str]) -> None:
-        now = int(time.time())
-        session.auth_time, session.last_seen = now, now
-        session.amr = sorted(set(amr))
-        self._save(session, now)
+        def change(s: SsoSession) -> None:
+            now = int(time.time())
+            s.auth_time, s.last_seen, s.amr = now, now, sorted(set(amr))
+            s.auth_count += 1
+
+        self._update(session, change)
 
     def get(self, sid: str) -> SsoSession | None:
         raw = self.store.get("sso:" + sid)
@@ -97,14 +128,20 @@ class SessionService:
             return None
         now = int(time.time())
         if touch and now - session.last_seen >= 30:  # avoid a write on every request
-            session.last_seen = now
-            self._save(session, now)
+            def seen(s: SsoSession) -> None:
+                s.last_seen = max(s.last_seen, now)
+
+            if not self._update(session, seen):
+                return None  # ended meanwhile
         return session
 
     def add_client(self, session: SsoSession, client_id: str) -> None:
+        def add(s: SsoSession) -> None:
+            if client_id not in s.clients:
+                s.clients.append(client_id)
+
         if client_id not in session.clients:
-            session.clients.append(client_id)
-            self._save(session, int(time.time()))
+            self._update(session, add)
 
     def end(self, sid: str, actor: str, ip: str | None = None) -> SsoSession | None:
         """End the session everywhere; None if it had already ended.

@@ -173,7 +173,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def verify_claims(self, claims: jwt.Claims) -> None:
         super().verify_claims(claims)
         max_life = provider().settings.client_assertion_max_lifetime
-        if int(claims["exp"]) > int(time.time()) + max_life:
+        if int(claims["exp"]) > int(time.time()) + max_life + self.leeway:
             raise InvalidClientError(description=f"Assertion 'exp' is more than {max_life} "
                                      "seconds ahead.")
 
@@ -492,9 +492,11 @@ class Introspection(IntrospectionEndpoint):
                 "exp": int(aware(token.refresh.expires_at).timestamp()), "iss": p.settings.issuer}
 
 
-def build_server() -> ProviderServer:
+def build_server(leeway: int = 30) -> ProviderServer:
     server = ProviderServer()
-    server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(leeway=30))
+    # The leeway applies both ways (exp, iat, nbf: Authlib's claims registry) and to our
+    # furthest-ahead check; the jti replay cache covers exp + leeway.
+    server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(leeway=leeway))
     server.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)

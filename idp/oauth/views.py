@@ -221,14 +221,20 @@ def authorize() -> Response:
     key = _request_key()
     login_after = session.get("login_after", {})
     # A login made in answer to this very request satisfies prompt=login and max_age (else
-    # max_age=0 would send the person back to the login page forever).
-    fresh = sso is not None and key in login_after and sso.auth_time >= login_after[key]
+    # max_age=0 would send the person back to the login page forever). It is told apart by
+    # the session's authentication count, not by comparing clocks: the login may have been
+    # served by another node whose clock differs.
+    asked_at = login_after.get(key)
+    fresh = sso is not None and asked_at is not None and (
+        sso.sid != asked_at[0] or sso.auth_count > asked_at[1])
+    leeway = p.settings.clock_leeway
     needs_login = sso is None or (not fresh and (
-        "login" in prompt or (max_age is not None and now - sso.auth_time > int(max_age))))
+        "login" in prompt or (max_age is not None and
+                              now - sso.auth_time > int(max_age) + leeway)))
     if needs_login:
         if "none" in prompt:
             return _redirect_error(redirect_uri, "login_required", "The person must log in.")
-        session["login_after"] = {key: now}
+        session["login_after"] = {key: [sso.sid, sso.auth_count] if sso else ["", 0]}
         params: dict[str, Any] = {"next": request.full_path}
         for name in ("login_hint", "ui_locales"):
             if values.get(name):

@@ -140,3 +140,18 @@ def test_concurrent_add_lets_exactly_one_caller_win(store):
         thread.join()
     assert wins.count(True) == 1
     assert wins.count(False) == 19
+
+
+def test_compare_and_set_replaces_only_the_expected_value(store):
+    store.set("cas", "v1", 60)
+    assert store.compare_and_set("cas", "v1", "v2", 60) is True
+    assert store.get("cas") == "v2"
+    assert store.compare_and_set("cas", "v1", "v3", 60) is False  # someone changed it
+    assert store.get("cas") == "v2"
+
+
+def test_compare_and_set_never_brings_back_a_deleted_key(store):
+    store.set("gone", "v1", 60)
+    store.delete("gone")
+    assert store.compare_and_set("gone", "v1", "v2", 60) is False
+    assert store.get("gone") is None
