@@ -1,0 +1,1 @@
+"""What business systems use: the Python SDK and a sample business system (HTTP only)."""

@@ -1,0 +1,228 @@
+"""unified-idp: create_app(settings) is the only place that wires the provider together."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from flask_babel import get_locale
+from sqlalchemy import text
+
+from idp.extensions import babel, csrf, db, get_store, migrate
+from idp.http import init_http, request_value
+from idp.security.proxies import TrustedProxies
+from idp.settings import Settings, SettingsError
+from idp.store import StoreUnavailable, create_store
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+
+
+def _select_locale() -> str:
+    from idp.accounts.views import LOCALE_COOKIE
+
+    asked = request_value("ui_locales") or ""
+    for tag in asked.split():
+        lowered = tag.lower()
+        if lowered.startswith("zh"):
+            return "zh_Hans_CN"
+        if lowered.startswith("en"):
+            return "en"
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    if cookie == "en":
+        return "en"
+    if cookie == "zh":
+        return "zh_Hans_CN"
+    from idp.extensions import get_settings
+
+    return get_settings().default_locale
+
+
+# Libraries that log secrets at DEBUG (Authlib logs every issued token): never below INFO,
+# whatever level an operator gives the root logger.
+QUIET_LOGGERS = ("authlib", "joserfc", "urllib3")
+
+
+def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
+    settings = settings or Settings.from_env()
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=_database_uri(settings.database_url, app),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url,
+                                                  settings.database_timeout),
+        SESSION_COOKIE_NAME="idp_flask",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=3600,
+        BABEL_DEFAULT_LOCALE="zh_Hans_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",  # times on pages are Beijing time
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        MAX_CONTENT_LENGTH=256 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(settings.extra)
+    app.config.update(flask_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    store = create_store(settings.redis_url, timeout=settings.redis_timeout)
+    if store.kind == "memory":
+        log.warning("ephemeral state is in-process (no IDP_REDIS_URL): single process only")
+    else:
+        _check_redis(store)
+    app.extensions["idp.settings"] = settings
+    app.extensions["idp.store"] = store
+    _wire_services(app, settings)
+    _register_blueprints(app)
+    init_http(app, hsts=settings.secure_cookies)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, settings.proxy_networks)  # type: ignore[method-assign]
+    app.context_processor(lambda: {"get_locale": get_locale})
+    _register_health(app)
+    from idp.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _check_redis(store: Any) -> None:
+    """Refuse a Redis without GETDEL; warn about settings that lose sessions (deployment.md).
+    A Redis that does not answer yet is not fatal: /readyz reports it."""
+    try:
+        for warning in store.server_warnings():
+            log.warning("%s", warning)
+    except StoreUnavailable:
+        log.warning("Redis does not answer at start; /readyz reports not ready until it does")
+    except ValueError as error:
+        raise SettingsError(f"IDP_REDIS_URL: {error}") from None
+
+
+def _engine_options(url: str, timeout: int) -> dict[str, Any]:
+    # hide_parameters: a failing statement never writes a phone number or hash into the log.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("postgresql"):
+        # A stopped or frozen PostgreSQL answers 503 within seconds instead of holding workers;
+        # a request waits at most `timeout` for a pooled connection.
+        options["pool_timeout"] = timeout
+        options["connect_args"] = {"connect_timeout": timeout,
+                                   "options": f"-c statement_timeout={timeout * 1000}"}
+    if url.startswith("sqlite:"):
+        # Threads of the one embedded process write at once: each write transaction begins
+        # IMMEDIATE (the driver issues BEGIN before the first write), so it waits for the write
+        # lock instead of failing with "database is locked" on a read-to-write upgrade.
+        options["connect_args"] = {"timeout": 30, "isolation_level": "IMMEDIATE"}
+    return options
+
+
+def _database_uri(url: str, app: Flask) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url[len("sqlite:///"):]
+        if relative and relative != ":memory:":
+            path = os.path.abspath(relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return "sqlite:///" + path
+    return url
+
+
+def _wire_services(app: Flask, settings: Settings) -> None:
+    from idp.accounts.codes import CodeLimits, SmsCodes
+    from idp.accounts.lockout import LoginGuard
+    from idp.accounts.mfa import MfaService
+    from idp.accounts.services import AccountService
+    from idp.accounts.sessions import SessionService
+    from idp.clock import Clock
+    from idp.oauth.keys import KeyManager
+    from idp.oauth.logout import SessionEndHandler
+    from idp.oauth.server import Provider, build_server
+    from idp.oauth.services import ClientService, CodeService, ConsentService, GrantService
+    from idp.oauth.tokens import TokenService
+    from idp.security.crypto import KeyedHash, SecretBox
+    from idp.security.passwords import Passwords
+
+    store = get_store(app)
+    secret = settings.secret_key
+    passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost,
+                          settings.argon2_parallelism)
+    clock = Clock()
+    guard = LoginGuard(clock, settings.lockout_threshold, settings.lockout_seconds,
+                       settings.login_ip_limit)
+    accounts = AccountService(passwords, guard, SecretBox(secret, "id-number"),
+                              KeyedHash(secret, "id-number"), KeyedHash(secret, "login-subject"))
+    sessions = SessionService(store, KeyedHash(secret, "sso-session"),
+                              settings.session_idle_ttl, settings.session_max_ttl)
+    sms_codes = SmsCodes(store, _sms_gateway(settings), KeyedHash(secret, "sms-code"),
+                         CodeLimits(settings.sms_code_ttl, settings.sms_max_tries,
+                                    settings.sms_interval, settings.sms_daily_limit,
+                                    settings.sms_ip_hourly_limit))
+    mfa = MfaService(store, SecretBox(secret, "totp"), KeyedHash(secret, "recovery-code"))
+    keys = KeyManager(SecretBox(secret, "signing-key"), settings.key_publish_lead,
+                      retire_after=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
+                      cache_ttl=settings.key_cache_ttl)
+    tokens = TokenService(keys, settings.issuer, KeyedHash(secret, "pairwise-sub"),
+                          settings.access_token_ttl, settings.id_token_ttl,
+                          leeway=settings.clock_leeway)
+    client_hasher = KeyedHash(secret, "client-secret")
+    server = build_server(leeway=settings.clock_leeway)
+    server.init_app(app)
+    grants = GrantService(settings.refresh_token_ttl, settings.grant_max_ttl)
+    clients = ClientService(client_hasher, settings.client_cache_ttl,
+                            allow_loopback_http=not settings.is_production)
+    consents = ConsentService(grants, clients)
+    provider = Provider(settings=settings, store=store, server=server, keys=keys, tokens=tokens,
+                        codes=CodeService(store, settings.code_ttl), grants=grants,
+                        clients=clients, consents=consents, accounts=accounts,
+                        sessions=sessions)
+    session_end = SessionEndHandler(provider)
+    sessions.on_end.append(session_end.queue)
+    sessions.after_end.append(session_end.deliver)
+    accounts.on_credentials_reset.append(grants.revoke_all)
+    app.extensions.update({
+        "idp.clock": clock, "idp.accounts": accounts, "idp.sessions": sessions,
+        "idp.provider": provider,
+        "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
+        "idp.mfa": mfa, "idp.authorizations": consents, "idp.session_end": session_end,
+    })
+
+
+def _sms_gateway(settings: Settings) -> Any:
+    from idp.sms.gateways import HttpGateway, OutboxGateway
+
+    if settings.sms_gateway == "http":
+        return HttpGateway(settings.sms_url, settings.sms_app_id, settings.sms_app_secret)
+    return OutboxGateway()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from idp.accounts.views import bp as accounts_bp
+    from idp.oauth.views import bp as oauth_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(oauth_bp)
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        checks = {"database": False, "store": get_store().ping()}
+        try:
+            db.session.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+            log.exception("readiness: database unreachable")
+        ready = all(checks.values())
+        return jsonify({"status": "ready" if ready else "not ready", **checks}), (
+            200 if ready else 503)

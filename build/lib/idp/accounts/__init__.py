@@ -1,0 +1,1 @@
+"""Natural-person accounts: the account record, password login and the SSO session."""

@@ -1,0 +1,83 @@
+"""The natural-person account (自然人账户)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.extensions import db
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "user_account"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # 可信等级 2..5 (design.md); derived from verification records once they exist.
+    trust_level: Mapped[int] = mapped_column(SmallInteger, default=2)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 公民身份号码: sealed at rest, found by keyed hash, shown masked (design.md).
+    id_number_sealed: Mapped[str | None] = mapped_column(Text)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                                default=0)
+    # Sessions created at or before this moment (unix seconds) are over, wherever they are
+    # held: `idp users logout` reaches sessions in a store it cannot see.
+    sessions_valid_after: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
+                                                 onupdate=_now)
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined]
+    """One-time second-factor recovery codes (shown once, stored as keyed hashes)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginGuardRow(db.Model):  # type: ignore[name-defined]
+    """Login failure state of one subject (an account, a typed identifier's keyed hash, or
+    `ip:<address>`): durable, so losing the cache never lifts a lock (accounts.lockout)."""
+
+    __tablename__ = "login_guard"
+
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    slots: Mapped[int] = mapped_column(Integer, default=0)  # attempts reserved in the window
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # failures settled in the window
+    window_start: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    wait_until: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    locked_until: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"))

@@ -1,0 +1,279 @@
+"""Account services: create and register accounts, check passwords with lockout, recover."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from idp.accounts.errors import AccountError
+from idp.accounts.lockout import Gate, LoginGuard
+from idp.accounts.models import User
+from idp.accounts.phones import is_mobile, normalize_phone
+from idp.accounts.sessions import SsoSession
+from idp.audit.models import AuditEvent
+from idp.audit.services import record_event
+from idp.audit.tags import Tag
+from idp.extensions import db
+from idp.security.crypto import KeyedHash, SecretBox
+from idp.security.password_policy import password_problems
+from idp.security.passwords import Passwords
+from realname import TrustLevel, is_valid_id_number
+
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
+TRUST_LEVELS = tuple(int(level) for level in TrustLevel)
+
+
+def login_identifier(typed: str) -> str:
+    """What a person typed to log in, in one spelling: NFKC (full-width letters and digits),
+    trimmed, and a mobile number in its canonical 11 digits."""
+    text = unicodedata.normalize("NFKC", typed).strip()
+    phone = normalize_phone(text)
+    return phone if is_mobile(phone) else text
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    gate: Gate
+
+
+class AccountService:
+    def __init__(self, passwords: Passwords, guard: LoginGuard, id_box: SecretBox,
+                 id_hasher: KeyedHash, login_hasher: KeyedHash) -> None:
+        self.passwords = passwords
+        self.guard = guard
+        self.id_box = id_box
+        self.id_hasher = id_hasher
+        self.login_hasher = login_hasher
+        # Called with an account id when its credentials were reset: higher layers revoke
+        # every grant (refresh token) the account holds.
+        self.on_credentials_reset: list[Callable[[str], object]] = []
+
+    # --- creating accounts ---
+    def create_user(self, *, username: str, password: str, phone: str | None = None,
+                    name: str | None = None, trust_level: int = 2, actor: str = "system",
+                    id_number: str | None = None, phone_verified: bool = False) -> User:
+        if not USERNAME_RE.fullmatch(username):
+            raise AccountError("invalid_username",
+                               "username must be 3-64 letters, digits, '_', '.', '-', "
+                               "starting with a letter")
+        if phone is not None:
+            phone = normalize_phone(phone)
+            if not is_mobile(phone):
+                raise AccountError("invalid_phone",
+                                   "phone must be an 11-digit mainland mobile number")
+        problems = password_problems(password, phone=phone, username=username)
+        if problems:
+            raise AccountError("weak_password", "password breaks the policy: " +
+                               ", ".join(problems))
+        if trust_level not in TRUST_LEVELS:
+            raise AccountError("invalid_trust_level", "trust level must be 2, 3, 4 or 5")
+        if id_number is not None and not is_valid_id_number(id_number):
+            raise AccountError("invalid_id_number", "the ID number is not a valid GB 11643 number")
+        same = [User.username == username] + ([User.phone == phone] if phone else [])
+        if id_number:
+            same.append(User.id_number_hash == self.id_hasher.digest(id_number.upper()))
+        if db.session.execute(select(User.id).where(or_(*same))).first():
+            raise AccountError("exists", "an account with this username, phone or ID number "
+                               "already exists")
+        user = User(username=username, phone=phone, name=name, trust_level=trust_level,
+                    password_hash=self.passwords.hash(password), phone_verified=phone_verified,
+                    password_changed_at=datetime.now(UTC))
+        if id_number:
+            user.id_number_sealed = self.id_box.seal(id_number.upper())
+            user.id_number_hash = self.id_hasher.digest(id_number.upper())
+        db.session.add(user)
+        try:
+            db.session.flush()
+        except IntegrityError:  # a twin request created the same username or phone first
+            db.session.rollback()
+            raise AccountError("exists", "an account with this username, phone or ID number "
+                               "already exists") from None
+        record_event(Tag.USER_CREATED, actor=actor, user_id=user.id,
+                     data={"trust_level": trust_level})
+        return user
+
+    def register(self, *, phone: str, password: str, name: str | None, ip: str | None) -> User:
+        """Self-service registration (自助注册) after the phone was proven by an SMS code."""
+        phone = normalize_phone(phone)
+        if self.find_by_login(phone) is not None:
+            raise AccountError("exists", "this mobile number is already registered")
+        username = "u" + secrets.token_hex(5)
+        user = self.create_user(username=username, password=password, phone=phone,
+                                name=(name or "").strip() or None, actor="self",
+                                phone_verified=True)
+        record_event(Tag.USER_REGISTERED, actor="user:" + user.id, user_id=user.id, ip=ip)
+        db.session.commit()
+        return user
+
+    def set_trust_level(self, user: User, level: int, actor: str) -> None:
+        if level not in TRUST_LEVELS:
+            raise AccountError("invalid_trust_level", "trust level must be 2, 3, 4 or 5")
+        user.trust_level = level
+        record_event(Tag.TRUST_LEVEL_SET, actor=actor, user_id=user.id, data={"level": level})
+
+    # --- finding people ---
+    def find_by_login(self, identifier: str) -> User | None:
+        """By mobile number, username, or (for verified accounts) citizen ID number."""
+        identifier = login_identifier(identifier)
+        if is_mobile(identifier):
+            where = User.phone == identifier
+        elif len(identifier) == 18 and is_valid_id_number(identifier):
+            where = (User.id_number_hash == self.id_hasher.digest(identifier.upper())) & \
+                (User.trust_level >= int(TrustLevel.AUTHORITATIVE_MATCH))
+        else:
+            where = User.username == identifier
+        return db.session.execute(select(User).where(where)).scalar_one_or_none()
+
+    def get(self, user_id: str) -> User | None:
+        return db.session.get(User, user_id)
+
+    def session_user(self, session: SsoSession | None) -> User | None:
+        """The account a session signs in, if the session still may: the account exists, is
+        not disabled, and its sessions were not all ended after this one began."""
+        user = self.get(session.user_id) if session is not None else None
+        if user is None or session is None or user.disabled:
+            return None
+        if user.sessions_valid_after is not None and \
+                session.created <= user.sessions_valid_after:
+            return None
+        return user
+
+    def end_every_session(self, user: User, actor: str, now: int) -> None:
+        """Durably end every session of the account, including those in a store this process
+        cannot reach (the caller commits)."""
+        user.sessions_valid_after = now
+        record_event(Tag.SESSIONS_ENDED, actor=actor, user_id=user.id)
+
+    def masked_id_number(self, user: User) -> str | None:
+        from realname import mask_id_number
+
+        return mask_id_number(self.id_box.open(user.id_number_sealed)) \
+            if user.id_number_sealed else None
+
+    def lock_subject(self, identifier: str, user: User | None) -> str:
+        return "acct:" + user.id if user else "who:" + self.login_hasher.digest(
+            login_identifier(identifier).lower())
+
+    # --- passwords ---
+    def authenticate(self, identifier: str, password: str, ip: str | None) -> LoginResult:
+        """Check a password behind the lockout gate; the same answers whether or not the
+        account exists."""
+        user = self.find_by_login(identifier)
+        return self._guarded_check(user, self.lock_subject(identifier, user), password, ip,
+                                   "bad_credentials")
+
+    def check_current_password(self, user: User, password: str, ip: str | None) -> LoginResult:
+        """A signed-in person re-typing their password (to change it, or to step up): the
+        same lockout, delays and audit as login."""
+        return self._guarded_check(user, self.lock_subject(user.username, user), password, ip,
+                                   "bad_current_password")
+
+    def _guarded_check(self, user: User | None, subject: str, password: str, ip: str | None,
+                       reason: str) -> LoginResult:
+        gate = self.guard.enter(subject, ip)
+        if not gate.allowed:
+            return LoginResult(None, self.refused(subject, user, gate, ip))
+        check = self.passwords.verify(user.password_hash if user else None, password)
+        if check.ok and user is not None and not user.disabled:
+            self.guard.succeeded(subject)
+            if check.needs_rehash:
+                user.password_hash = self.passwords.hash(password)
+                db.session.commit()
+            return LoginResult(user, gate)
+        record_event(Tag.LOGIN_FAILURE, actor="anonymous", user_id=user.id if user else None,
+                     ip=ip, data={"reason": reason, "failures": gate.slot})
+        after = self.attempt_failed(subject, user, ip)
+        return LoginResult(None, after if after.reason == "locked" else Gate(True))
+
+    def refused(self, subject: str, user: User | None, gate: Gate, ip: str | None) -> Gate:
+        """An attempt the gate refused; one made too soon still uses its failure slot."""
+        if gate.reason != "wait" or gate.slot is None:
+            return gate
+        record_event(Tag.LOGIN_FAILURE, actor="anonymous", user_id=user.id if user else None,
+                     ip=ip, data={"reason": "too_soon", "failures": gate.slot})
+        return self.attempt_failed(subject, user, ip)
+
+    def attempt_failed(self, subject: str, user: User | None, ip: str | None) -> Gate:
+        """Settle a wrong password or code: the slot stays taken; a new lock is audited once."""
+        after = self.guard.failed(subject, ip)
+        if after.new_lock and user is not None:
+            record_event(Tag.ACCOUNT_LOCKED, actor="system", user_id=user.id, ip=ip,
+                         data={"until": after.retry_at})
+        db.session.commit()
+        return after
+
+    def password_problems(self, password: str, user: User | None = None,
+                          phone: str | None = None) -> list[str]:
+        return password_problems(password, phone=phone or (user.phone if user else None),
+                                 username=user.username if user else None)
+
+    def set_password(self, user: User, password: str, *, actor: str, tag: Tag,
+                     ip: str | None) -> None:
+        problems = self.password_problems(password, user)
+        if problems:
+            raise AccountError("weak_password", ", ".join(problems))
+        user.password_hash = self.passwords.hash(password)
+        user.password_changed_at = datetime.now(UTC)
+        self.guard.unlock(self.lock_subject(user.username, user))
+        record_event(tag, actor=actor, user_id=user.id, ip=ip)
+        db.session.commit()
+
+    def reset_password(self, user: User, password: str, ip: str | None) -> None:
+        """Forgotten password: new password, and every grant of the account revoked."""
+        self.set_password(user, password, actor="user:" + user.id, tag=Tag.PASSWORD_RESET, ip=ip)
+        self.credentials_changed(user.id)
+
+    def change_password(self, user: User, password: str, ip: str | None) -> None:
+        """A signed-in person's new password; every grant of the account is revoked, as on
+        recovery (the caller ends the person's other sessions)."""
+        self.set_password(user, password, actor="user:" + user.id, tag=Tag.PASSWORD_CHANGED,
+                          ip=ip)
+        self.credentials_changed(user.id)
+
+    def credentials_changed(self, user_id: str) -> None:
+        for listener in self.on_credentials_reset:
+            listener(user_id)
+
+    def check_password(self, user: User, password: str) -> bool:
+        return self.passwords.verify(user.password_hash, password).ok
+
+    def unlock(self, user: User, actor: str) -> None:
+        self.guard.unlock(self.lock_subject(user.username, user))
+        record_event(Tag.ACCOUNT_UNLOCKED, actor=actor, user_id=user.id)
+        db.session.commit()
+
+    # --- phone ---
+    def change_phone(self, user: User, new_phone: str, *, actor: str, ip: str | None,
+                     via: str) -> None:
+        """Replace the mobile number; `via` says how it was proven (old_phone | counter)."""
+        new_phone = normalize_phone(new_phone)
+        if not is_mobile(new_phone):
+            raise AccountError("invalid_phone", "phone must be an 11-digit mainland mobile number")
+        if self.find_by_login(new_phone) is not None:
+            raise AccountError("exists", "this mobile number is already registered")
+        user.phone, user.phone_verified = new_phone, True
+        record_event(Tag.PHONE_CHANGED, actor=actor, user_id=user.id, ip=ip, data={"via": via})
+        db.session.commit()
+
+    def recent_sign_ins(self, user_id: str, limit: int = 30) -> list[AuditEvent]:
+        """The person's last sign-in events (successes, failures, second factors)."""
+        tags = [t.value for t in (Tag.LOGIN_SUCCESS, Tag.LOGIN_FAILURE, Tag.MFA_SUCCESS,
+                                  Tag.MFA_FAILURE, Tag.ACCOUNT_LOCKED)]
+        return list(db.session.execute(
+            select(AuditEvent).where(AuditEvent.user_id == user_id, AuditEvent.tag.in_(tags))
+            .order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
+
+    # --- audit helpers for views ---
+    def record_login_success(self, user_id: str, sid: str, amr: list[str],
+                             ip: str | None) -> None:
+        record_event(Tag.LOGIN_SUCCESS, actor="user:" + user_id, user_id=user_id, ip=ip,
+                     data={"sid": sid, "amr": amr})
+        db.session.commit()

@@ -1,0 +1,20 @@
+"""Pages a person uses: login, registration, recovery, the account page; the SSO cookie."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__)
+
+from idp.accounts.views import account, login, recovery, register  # noqa: E402,F401
+from idp.accounts.views.common import (  # noqa: E402
+    LOCALE_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookie,
+    current_sso,
+    form_expired_page,
+    safe_next,
+)
+
+__all__ = ["bp", "LOCALE_COOKIE", "SESSION_COOKIE", "clear_session_cookie", "current_sso",
+           "form_expired_page", "safe_next"]

@@ -1,0 +1,181 @@
+"""Helpers shared by the account pages: services, the SSO cookie, safe redirects, messages."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from flask import current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from idp.accounts.assurance import amr_for
+from idp.accounts.codes import SendOutcome, SmsCodes
+from idp.accounts.lockout import Gate
+from idp.accounts.mfa import MfaService
+from idp.accounts.models import User
+from idp.accounts.services import AccountService
+from idp.accounts.sessions import SessionService, SsoSession
+from idp.extensions import get_settings
+
+SESSION_COOKIE = "idp_sso"
+LOCALE_COOKIE = "idp_lang"
+PENDING = "pending_login"  # Flask session key: password done, second factor not yet
+PENDING_TTL = 600
+
+
+def sessions() -> SessionService:
+    return cast(SessionService, current_app.extensions["idp.sessions"])
+
+
+def accounts() -> AccountService:
+    return cast(AccountService, current_app.extensions["idp.accounts"])
+
+
+def mfa() -> MfaService:
+    return cast(MfaService, current_app.extensions["idp.mfa"])
+
+
+def sms_codes() -> SmsCodes:
+    return cast(SmsCodes, current_app.extensions["idp.sms_codes"])
+
+
+def current_sso(touch: bool = True) -> SsoSession | None:
+    return sessions().from_cookie(request.cookies.get(SESSION_COOKIE), touch=touch)
+
+
+def current_user() -> tuple[SsoSession, User] | None:
+    sso = current_sso()
+    user = accounts().session_user(sso)
+    return (sso, user) if sso and user else None
+
+
+def set_session_cookie(response: Response, value: str) -> None:
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="Lax", path="/",
+                        secure=get_settings().secure_cookies)
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=get_settings().secure_cookies)
+
+
+ENCODED_CONTROL = re.compile(r"%(?:[01][0-9a-f]|7f|20)")
+
+
+def is_local_path(value: str | None) -> bool:
+    """A same-origin relative reference ("/path?query"), parsed: never a scheme, a host, a
+    backslash, a control or space character, a dot segment or an encoded slash in the path,
+    any of which a browser may turn into another site."""
+    if not value or len(value) > 4096 or not value.startswith("/"):
+        return False
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or c == "\\" for c in value):
+        return False
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or \
+            parts.path.startswith("//"):
+        return False
+    path = parts.path.lower()
+    if "%2f" in path or "%5c" in path or ENCODED_CONTROL.search(path):
+        return False
+    return not any(segment in {".", "..", "%2e", "%2e%2e", ".%2e", "%2e."}
+                   for segment in path.split("/"))
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after a page: a same-origin path (is_local_path), else the home page."""
+    return value if value is not None and is_local_path(value) else url_for("accounts.home")
+
+
+def unknown_step(*known: str) -> bool:
+    """A POST to a multi-step page naming no step it has (a hand-made or stale form)."""
+    return request.method == "POST" and request.form.get("step") not in known
+
+
+NOT_VALID = _l("The request is not valid.")
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    return make_response(render_template(template, **context), status)
+
+
+def form_expired_page(retry: str) -> Response:
+    return page("form_expired.html", 400, retry=retry)
+
+
+def when(value: int | datetime) -> str:
+    """A moment in the person's language (Babel), from unix seconds or a datetime."""
+    moment = datetime.fromtimestamp(value, UTC) if isinstance(value, int) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(moment, "short")
+
+
+def gate_message(gate: Gate) -> str:
+    """What a refused login is told: when to try again, and how to recover."""
+    if gate.reason == "locked":
+        return _("Too many failed attempts. You can try again after %(time)s, or reset your "
+                 "password with “Forgot password”.", time=when(gate.retry_at or 0))
+    if gate.reason == "wait":
+        seconds = max(1, (gate.retry_at or 0) - int(time.time()))
+        return _("Please wait %(seconds)s seconds before trying again.", seconds=seconds)
+    return _("Too many failed attempts from your network. Please try again later.")
+
+
+def send_message(outcome: SendOutcome) -> str:
+    if outcome.ok:
+        return _("A verification code was sent. It is valid for 5 minutes.")
+    if outcome.reason == "too_soon":
+        return _("A code was sent less than a minute ago. Please wait before asking again.")
+    if outcome.reason == "daily_limit":
+        return _("This number has received too many codes today. Please try again tomorrow.")
+    if outcome.reason == "ip_limit":
+        return _("Too many codes were requested from your network. Please try again later.")
+    return _("The code could not be sent. Please try again in a moment.")
+
+
+POLICY_MESSAGES = {
+    "too_short": _l("At least 8 characters."),
+    "too_long": _l("At most 128 characters."),
+    "too_few_classes": _l("Use at least three of: lower-case letters, upper-case letters, "
+                          "digits, symbols."),
+    "contains_phone": _l("Must not contain your mobile number."),
+    "contains_username": _l("Must not contain your username."),
+    "common": _l("This password is too common."),
+}
+
+
+def policy_messages(problems: list[str]) -> list[str]:
+    return [str(POLICY_MESSAGES[p]) for p in problems]
+
+
+def start_session(user_id: str, factors: list[str], next_url: str) -> Response:
+    """Sign the person in with `factors` (all of this authentication: a login's own, or a
+    step-up's together with the session's) and go on to next_url. The session's amr, and so
+    whether it holds `mfa`, comes only from assurance.amr_for."""
+    existing = current_sso(touch=False)
+    response = redirect(next_url, 303)
+    amr = amr_for(factors)
+    if existing is not None and existing.user_id == user_id:
+        sessions().reauthenticated(existing, amr)
+        sso = existing
+    else:
+        if existing is not None:
+            sessions().end(existing.sid, actor="user:" + existing.user_id, ip=request.remote_addr)
+        sso, cookie = sessions().create(user_id, amr, ip=request.remote_addr,
+                                        user_agent=request.user_agent.string)
+        set_session_cookie(response, cookie)
+    session.pop(PENDING, None)
+    accounts().record_login_success(user_id, sso.sid, sso.amr, request.remote_addr)
+    return response
+
+
+def masked_phone(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone else ""
+
+

@@ -1,0 +1,189 @@
+"""Request and response rules shared by every route: response security headers, refusal of
+input no route may see (NUL and other control characters), and error answers in the form the
+caller reads (RFC 6749 JSON for the protocol endpoints, a page in the person's language
+elsewhere). No input ever reaches a 5xx through here."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from idp.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+# A backing service that does not answer: the request is refused with 503, never a 500.
+OUTAGES = (StoreUnavailable, OperationalError, InterfaceError, PoolTimeout)
+
+# Endpoints a program calls: their errors are JSON (RFC 6749 §5.2, RFC 6750 §3.1).
+API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
+             "/healthz", "/readyz")
+# C0 controls but TAB, LF and CR (which forms may carry), and DEL. NUL never reaches a database.
+FORBIDDEN_CHARS = frozenset(chr(c) for c in [*range(0, 9), 11, 12, *range(14, 32), 127])
+HEADER_FORBIDDEN = FORBIDDEN_CHARS | {"\r", "\n"}
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PATHS)
+
+
+def request_value(name: str) -> str | None:
+    """A query or form value for code that runs on every answer, error pages included (the
+    locale selector): a body too large or undecodable yields None instead of raising again."""
+    try:
+        return request.args.get(name) or request.form.get(name)
+    except (HTTPException, UnicodeDecodeError):
+        return None
+
+
+def _bad(text: str) -> bool:
+    return not FORBIDDEN_CHARS.isdisjoint(text)
+
+
+def refused_input() -> str | None:
+    """What is wrong with the request's input, or None. Checked before any route runs."""
+    if _bad(request.path):
+        return "path"
+    try:
+        sources = (request.args, request.form)
+    except UnicodeDecodeError:
+        return "encoding"
+    for source in sources:
+        for key, values in source.lists():
+            if _bad(key) or any(_bad(v) for v in values):
+                return key if not _bad(key) else "parameter name"
+    for name, value in request.headers.items():
+        if not HEADER_FORBIDDEN.isdisjoint(value):
+            return name
+    return None
+
+
+def error_response(status: int, error: str, description: str,
+                   api_description: str = "") -> Response:
+    """An error in the caller's form: JSON for the protocol endpoints (`api_description`: RFC
+    6749 §5.2 allows only printable ASCII there), else a page in the person's language."""
+    if is_api_request():
+        response = jsonify({"error": error,
+                            "error_description": api_description or description})
+        response.status_code = status
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return make_response(render_template("error.html", error=error, lead=description), status)
+
+
+def _guard_input() -> Response | None:
+    where = refused_input()
+    if where is None:
+        return None
+    return error_response(400, "invalid_request",
+                          _("The request contains characters that are not allowed."),
+                          "The request contains characters that are not allowed.")
+
+
+HTTP_MESSAGES = {
+    400: "invalid_request", 404: "not_found", 405: "invalid_request",
+    413: "invalid_request", 414: "invalid_request", 431: "invalid_request",
+}
+
+
+HTTP_DESCRIPTIONS = {  # (page text, marked for translation; API text, ASCII)
+    404: (_l("This page does not exist."), "No such endpoint."),
+    405: (_l("This address does not accept that kind of request."),
+          "This endpoint does not accept this HTTP method."),
+    413: (_l("The request is too large."), "The request body is too large."),
+    414: (_l("The address is too long."), "The request URI is too long."),
+    431: (_l("The request headers are too large."), "The request headers are too large."),
+}
+SERVER_ERROR = (_l("Something went wrong on our side. Please try again later."),
+                "The server could not complete the request.")
+NOT_VALID = (_l("The request is not valid."), "The request is not valid.")
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    error = HTTP_MESSAGES.get(status, "invalid_request" if status < 500 else "server_error")
+    page_text, api_text = SERVER_ERROR if status >= 500 else \
+        HTTP_DESCRIPTIONS.get(status, NOT_VALID)
+    response = error_response(status, error, str(page_text), api_text)
+    if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+UNAVAILABLE = (_l("The service is briefly unavailable. Please try again in a moment."),
+               "A backing service is unavailable; retry shortly.")
+RETRY_AFTER = "2"
+
+
+def unavailable(exc: Exception) -> Response:
+    """A store or database outage: refuse service cleanly (503 + Retry-After), in the
+    caller's form. Nothing was decided, so retrying is safe."""
+    log.warning("outage on %s %s: %s", request.method, request.path, type(exc).__name__)
+    response = error_response(503, "temporarily_unavailable", str(UNAVAILABLE[0]),
+                              UNAVAILABLE[1])
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    if isinstance(exc, OUTAGES) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return unavailable(exc)
+    if isinstance(exc, DBAPIError):
+        # The database's own message can quote the row (PostgreSQL: "Key (phone)=(139…)
+        # already exists"); log where it happened and the SQLSTATE, never the message.
+        log.error("database error %s (SQLSTATE %s) on %s %s\n%s", type(exc.orig).__name__,
+                  getattr(exc.orig, "sqlstate", None), request.method, request.path,
+                  "".join(traceback.format_tb(exc.__traceback__)))
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "server_error", str(SERVER_ERROR[0]), SERVER_ERROR[1])
+
+
+def security_headers(response: Response, hsts: bool) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if hsts:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+    return response
+
+
+class AsciiQueryString:
+    """WSGI middleware: bytes outside ASCII in the raw query string (which some servers pass
+    through undecoded) are percent-encoded, so they reach the routes as the invalid or odd
+    characters they are instead of breaking the request object."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii():
+            environ["QUERY_STRING"] = quote(query.encode("latin-1", "replace"),
+                                            safe="".join(map(chr, range(0x21, 0x7F))))
+        return self.app(environ, start_response)
+
+
+def init_http(app: Flask, *, hsts: bool) -> None:
+    app.before_request(_guard_input)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.after_request(lambda response: security_headers(response, hsts))
+    app.wsgi_app = AsciiQueryString(app.wsgi_app)  # type: ignore[method-assign]

@@ -1,0 +1,431 @@
+"""OAuth services: client registration, codes, grants and refresh tokens, consent, claims."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import select, update
+
+from idp.accounts.models import User
+from idp.accounts.ports import AuthorizedApp
+from idp.audit.services import record_event
+from idp.audit.tags import Tag
+from idp.dbutil import insert_ignoring_duplicates
+from idp.extensions import db
+from idp.oauth.models import Client, Consent, Grant, RefreshToken, aware
+from idp.security.crypto import KeyedHash, random_token, sha256_hex
+from idp.store import Store
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+SCOPES = ("openid", "profile", "phone", "offline_access")
+SCOPE_CLAIMS = {
+    "profile": ("name", "preferred_username", "updated_at"),
+    "phone": ("phone_number", "phone_number_verified"),
+}
+CLAIMS_SUPPORTED = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr",
+                    "sid", "at_hash", "azp", "name", "preferred_username", "updated_at",
+                    "phone_number", "phone_number_verified")
+
+
+class ClientRegistrationError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Registered:
+    client: Client
+    client_secret: str | None
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def _check_uri(uri: str, what: str, allow_loopback_http: bool) -> None:
+    """Absolute https URLs without fragment or credentials; http only to a loopback host, and
+    only outside production (the integration guide's rule)."""
+    try:
+        parsed = urlparse(uri)
+        host = parsed.hostname
+    except ValueError:
+        raise ClientRegistrationError(f"{what} is not a valid URL: {uri}") from None
+    if parsed.scheme not in {"https", "http"} or not host or "#" in uri or \
+            parsed.username is not None or any(ord(c) <= 0x20 or c == "\\" for c in uri):
+        raise ClientRegistrationError(f"{what} must be an absolute https URL without fragment: "
+                                      f"{uri}")
+    if parsed.scheme == "http" and not (allow_loopback_http and host in LOOPBACK_HOSTS):
+        where = "on a loopback host in development" if allow_loopback_http else "in development"
+        raise ClientRegistrationError(f"{what} must use https (http only {where}): {uri}")
+
+
+class ClientService:
+    """Registers clients and looks them up, caching each lookup per process for `cache_ttl`
+    seconds: the token, introspection and revocation endpoints read a client per request."""
+
+    def __init__(self, secret_hasher: KeyedHash, cache_ttl: int = 30,
+                 allow_loopback_http: bool = True) -> None:
+        self.secret_hasher = secret_hasher
+        self.cache_ttl = cache_ttl
+        self.allow_loopback_http = allow_loopback_http
+        self._cache: dict[str, tuple[float, Client]] = {}
+
+    def register(self, *, name: str, redirect_uris: list[str], auth_method: str,
+                 grant_types: list[str] | None = None, scope: str = "openid profile phone",
+                 jwks: dict[str, Any] | None = None, jwks_uri: str | None = None,
+                 post_logout_redirect_uris: list[str] | None = None,
+                 backchannel_logout_uri: str | None = None, subject_type: str = "public",
+                 sector_identifier: str | None = None, first_party: bool = False,
+                 id_token_alg: str = "RS256", client_id: str | None = None,  # noqa: S107
+                 client_secret: str | None = None, actor: str = "operator:cli",
+                 require_mfa: bool = False,
+                 introspects_for: list[str] | None = None) -> Registered:
+        grant_types = grant_types or ["authorization_code", "refresh_token"]
+        self._validate(name, redirect_uris, auth_method, grant_types, scope, jwks, jwks_uri,
+                       post_logout_redirect_uris or [], backchannel_logout_uri, subject_type,
+                       sector_identifier, id_token_alg)
+        secret = None
+        if auth_method in {"client_secret_basic", "client_secret_post"}:
+            secret = client_secret or random_token(32)
+        client = Client(
+            client_id=client_id or "c_" + secrets.token_hex(12), name=name,
+            secret_hash=self.secret_hasher.digest(secret) if secret else None,
+            auth_method=auth_method, redirect_uris=list(redirect_uris),
+            post_logout_redirect_uris=list(post_logout_redirect_uris or []),
+            grant_types=list(grant_types), scope=" ".join(scope.split()), jwks=jwks,
+            jwks_uri=jwks_uri, backchannel_logout_uri=backchannel_logout_uri,
+            subject_type=subject_type, sector_identifier=sector_identifier,
+            first_party=first_party, id_token_alg=id_token_alg, require_mfa=require_mfa,
+            introspects_for=list(introspects_for or []))
+        db.session.add(client)
+        db.session.flush()
+        record_event(Tag.CLIENT_CREATED, actor=actor, client_id=client.client_id,
+                     data={"name": name, "auth_method": auth_method})
+        db.session.commit()
+        return Registered(client, secret)
+
+    def _validate(self, name: str, redirect_uris: list[str], auth_method: str,
+                  grant_types: list[str], scope: str, jwks: dict[str, Any] | None,
+                  jwks_uri: str | None, post_logout: list[str], backchannel: str | None,
+                  subject_type: str, sector: str | None, alg: str) -> None:
+        if not name.strip():
+            raise ClientRegistrationError("name must not be empty")
+        if auth_method not in AUTH_METHODS:
+            raise ClientRegistrationError(f"auth method must be one of {', '.join(AUTH_METHODS)}")
+        for grant in grant_types:
+            if grant not in GRANT_TYPES:
+                raise ClientRegistrationError(f"grant type must be one of {', '.join(GRANT_TYPES)}")
+        if "authorization_code" in grant_types and not redirect_uris:
+            raise ClientRegistrationError("authorization_code needs at least one redirect URI")
+        if auth_method == "none" and "client_credentials" in grant_types:
+            raise ClientRegistrationError("a public client cannot use client_credentials")
+        if "refresh_token" in grant_types and "authorization_code" not in grant_types:
+            raise ClientRegistrationError("refresh_token needs authorization_code")
+        loopback = self.allow_loopback_http
+        for uri in redirect_uris:
+            _check_uri(uri, "redirect URI", loopback)
+        for uri in post_logout:
+            _check_uri(uri, "post-logout redirect URI", loopback)
+        if backchannel:
+            _check_uri(backchannel, "back-channel logout URI", loopback)
+        unknown = [s for s in scope.split() if s not in SCOPES]
+        if unknown:
+            raise ClientRegistrationError(f"unknown scope {unknown[0]}; supported: "
+                                          f"{' '.join(SCOPES)}")
+        if auth_method == "private_key_jwt":
+            if bool(jwks) == bool(jwks_uri):
+                raise ClientRegistrationError("private_key_jwt needs exactly one of a JWKS "
+                                              "file or a JWKS URI")
+            if jwks and not isinstance(jwks.get("keys"), list):
+                raise ClientRegistrationError("the JWKS must be an object with a 'keys' list")
+            if jwks and any("d" in k for k in jwks["keys"]):
+                raise ClientRegistrationError("the JWKS holds a private key; register only "
+                                              "public keys")
+            if jwks_uri:
+                _check_uri(jwks_uri, "JWKS URI", self.allow_loopback_http)
+        if subject_type not in {"public", "pairwise"}:
+            raise ClientRegistrationError("subject type must be public or pairwise")
+        if subject_type == "pairwise" and not sector:
+            hosts = {urlparse(u).hostname for u in redirect_uris}
+            if len(hosts) > 1:
+                raise ClientRegistrationError("pairwise clients whose redirect URIs span hosts "
+                                              "need a sector identifier")
+        if sector and not re.fullmatch(r"[A-Za-z0-9.:_-]{1,255}", sector):
+            raise ClientRegistrationError("sector identifier must be a host or short name")
+        if alg not in {"RS256", "ES256"}:
+            raise ClientRegistrationError("ID token algorithm must be RS256 or ES256")
+
+    def get(self, client_id: str) -> Client | None:
+        cached = self._cache.get(client_id)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        client = db.session.execute(
+            select(Client).where(Client.client_id == client_id)).scalar_one_or_none()
+        if client is not None and self.cache_ttl > 0:
+            db.session.expunge(client)  # read-only from here; no session's commit expires it
+            self._cache[client_id] = (now + self.cache_ttl, client)
+        return client
+
+    def forget(self, client_id: str | None = None) -> None:
+        """Drop cached lookups (one client, or all) after a change in this process."""
+        if client_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(client_id, None)
+
+
+@dataclass
+class CodeData:
+    client_id: str
+    redirect_uri: str
+    scope: str
+    user_id: str
+    sid: str
+    auth_time: int
+    acr: str
+    amr: list[str]
+    nonce: str | None
+    claims: dict[str, Any] | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    code_hash: str = ""
+
+    def get_redirect_uri(self) -> str:  # Authlib AuthorizationCodeMixin
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+class CodeService:
+    """Authorization codes live in the store; consuming one is a single atomic GETDEL."""
+
+    def __init__(self, store: Store, ttl: int) -> None:
+        self.store = store
+        self.ttl = ttl
+
+    def issue(self, data: CodeData) -> str:
+        code = random_token(32)
+        payload = {k: v for k, v in data.__dict__.items() if k != "code_hash"}
+        self.store.set("code:" + sha256_hex(code), json.dumps(payload), self.ttl)
+        return code
+
+    def consume(self, code: str, client_id: str) -> CodeData | None:
+        """The code's data, consumed, if it exists and was issued to `client_id`. A code that
+        another client presents is left in place for its own client (RFC 6749 §4.1.3)."""
+        code_hash = sha256_hex(code)
+        peeked = self.store.get("code:" + code_hash)
+        if peeked is None or json.loads(peeked).get("client_id") != client_id:
+            return None
+        raw = self.store.getdel("code:" + code_hash)
+        if raw is None:  # a twin request consumed it between the two steps
+            return None
+        return CodeData(**json.loads(raw), code_hash=code_hash)
+
+    def exists(self, code: str) -> bool:
+        return self.store.get("code:" + sha256_hex(code)) is not None
+
+
+class GrantService:
+    def __init__(self, refresh_ttl: int, max_ttl: int) -> None:
+        self.refresh_ttl = refresh_ttl
+        self.max_ttl = max_ttl  # absolute lifetime of a grant from its creation
+
+    def create(self, grant_id: str, code: CodeData) -> Grant:
+        grant = Grant(id=grant_id, client_id=code.client_id, user_id=code.user_id, sid=code.sid,
+                      scope=code.scope, auth_time=code.auth_time, acr=code.acr, amr=code.amr,
+                      claims=code.claims, code_hash=code.code_hash,
+                      created_at=datetime.now(UTC))
+        db.session.add(grant)
+        return grant
+
+    def add_refresh_token(self, grant_id: str, client_id: str, scope: str,
+                          grant_created: datetime | None = None) -> str:
+        """A new refresh token: it lives IDP_REFRESH_TOKEN_TTL, and never past the grant's
+        absolute lifetime (IDP_GRANT_MAX_TTL from the grant's creation)."""
+        value = random_token(32)
+        now = datetime.now(UTC)
+        end = aware(grant_created or now) + timedelta(seconds=self.max_ttl)
+        db.session.add(RefreshToken(
+            token_hash=sha256_hex(value), grant_id=grant_id, client_id=client_id, scope=scope,
+            expires_at=min(now + timedelta(seconds=self.refresh_ttl), end)))
+        return value
+
+    def usable(self, token: RefreshToken, grant: Grant) -> bool:
+        """Not revoked, not expired, and the grant within its absolute lifetime."""
+        now = datetime.now(UTC)
+        return grant.revoked_at is None and aware(token.expires_at) > now and \
+            aware(grant.created_at) + timedelta(seconds=self.max_ttl) > now
+
+    def find_refresh(self, value: str) -> tuple[RefreshToken, Grant, User] | None:
+        """The token with its grant and account, in one round trip (the refresh hot path)."""
+        row = db.session.execute(
+            select(RefreshToken, Grant, User).join(Grant, Grant.id == RefreshToken.grant_id)
+            .join(User, User.id == Grant.user_id)
+            .where(RefreshToken.token_hash == sha256_hex(value))).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    def claim_refresh(self, token: RefreshToken) -> bool:
+        """Mark the token spent; False if another request spent it first (atomic)."""
+        result = db.session.execute(
+            update(RefreshToken).where(RefreshToken.id == token.id,
+                                       RefreshToken.spent_at.is_(None))
+            .values(spent_at=datetime.now(UTC)))
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def by_code_hash(self, code_hash: str) -> Grant | None:
+        return db.session.execute(
+            select(Grant).where(Grant.code_hash == code_hash)).scalar_one_or_none()
+
+    def revoke(self, grant: Grant, *, tag: Tag, actor: str, ip: str | None = None) -> None:
+        """Revoke a grant and everything descended from it, then commit."""
+        if grant.revoked_at is None:
+            grant.revoked_at = datetime.now(UTC)
+        record_event(tag, actor=actor, user_id=grant.user_id, client_id=grant.client_id, ip=ip,
+                     data={"grant": grant.id})
+        db.session.commit()
+
+    def get_with_user(self, grant_id: str) -> tuple[Grant, User] | None:
+        row = db.session.execute(
+            select(Grant, User).join(User, User.id == Grant.user_id)
+            .where(Grant.id == grant_id, Grant.revoked_at.is_(None))).first()
+        return (row[0], row[1]) if row and not row[1].disabled else None
+
+    def revoke_all(self, user_id: str, client_id: str | None = None) -> None:
+        """Every live grant of an account (optionally: to one client), and its tokens; then
+        commit (credentials changed, consent withdrawn)."""
+        where = [Grant.user_id == user_id, Grant.revoked_at.is_(None)]
+        if client_id:
+            where.append(Grant.client_id == client_id)
+        db.session.execute(update(Grant).where(*where).values(revoked_at=datetime.now(UTC)))
+        db.session.commit()
+
+    def revoke_for_session(self, sid: str) -> None:
+        """Logout ends the grants made in that session (their refresh tokens die with them).
+        The caller's transaction commits it together with the end of the session."""
+        db.session.execute(update(Grant).where(Grant.sid == sid, Grant.revoked_at.is_(None))
+                           .values(revoked_at=datetime.now(UTC)))
+
+
+class ConsentService:
+    """Consents per person and client; also the account page's Authorizations port."""
+
+    def __init__(self, grants: GrantService | None = None,
+                 clients: ClientService | None = None) -> None:
+        self.grants = grants
+        self.clients = clients
+
+    def list_for(self, user_id: str) -> list[AuthorizedApp]:
+        rows = db.session.execute(
+            select(Consent, Client.name).join(Client, Client.client_id == Consent.client_id)
+            .where(Consent.user_id == user_id).order_by(Consent.granted_at.desc())).all()
+        return [AuthorizedApp(c.client_id, name, c.scope.split(), aware(c.granted_at))
+                for c, name in rows]
+
+    def revoke(self, user_id: str, client_id: str, ip: str | None) -> bool:
+        """Withdraw consent: the next login asks again, and every grant to the client dies."""
+        consent = db.session.get(Consent, (user_id, client_id))
+        if consent is None:
+            return False
+        db.session.delete(consent)
+        if self.grants is not None:
+            self.grants.revoke_all(user_id, client_id=client_id)
+        record_event(Tag.CONSENT_REVOKED, actor="user:" + user_id, user_id=user_id,
+                     client_id=client_id, ip=ip)
+        db.session.commit()
+        return True
+
+    def client_names(self, client_ids: list[str]) -> dict[str, str]:
+        if not client_ids:
+            return {}
+        rows = db.session.execute(select(Client.client_id, Client.name)
+                                  .where(Client.client_id.in_(client_ids))).all()
+        return {cid: name for cid, name in rows}
+
+    def covers(self, user_id: str, client_id: str, scope: str) -> bool:
+        consent = db.session.get(Consent, (user_id, client_id))
+        return consent is not None and set(scope.split()) <= set(consent.scope.split())
+
+    def remember(self, user_id: str, client_id: str, scope: str) -> None:
+        """Record (or widen) a consent. An upsert: two "Allow" clicks racing each other both
+        succeed, and the scopes of both end up in the one row."""
+        now = datetime.now(UTC)
+        insert_ignoring_duplicates(Consent, ["user_id", "client_id"], user_id=user_id,
+                                   client_id=client_id, scope=scope, granted_at=now)
+        consent = db.session.execute(
+            select(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
+            .with_for_update().execution_options(populate_existing=True)).scalar_one()
+        consent.scope = " ".join(sorted(set(consent.scope.split()) | set(scope.split())))
+        consent.granted_at = now
+        record_event(Tag.CONSENT_GRANTED, actor="user:" + user_id, user_id=user_id,
+                     client_id=client_id, data={"scope": scope})
+        db.session.commit()
+
+    def deny(self, user_id: str, client_id: str) -> None:
+        record_event(Tag.CONSENT_DENIED, actor="user:" + user_id, user_id=user_id,
+                     client_id=client_id)
+        db.session.commit()
+
+
+def user_claims(user: User, scope: str, requested: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Claims about `user` for a grant of `scope`. `requested` (the claims parameter) may pick
+    among them, e.g. to place them in the ID token, but never adds one that the granted (and
+    so registered and consented) scopes do not cover (OIDC Core §5.5)."""
+    allowed: set[str] = set()
+    for s in scope.split():
+        allowed.update(SCOPE_CLAIMS.get(s, ()))
+    names = allowed if requested is None else {k for k in requested if k in allowed}
+    values: dict[str, Any] = {
+        "name": user.name, "preferred_username": user.username,
+        "updated_at": int(aware(user.updated_at).timestamp()) if user.updated_at else None,
+        "phone_number": ("+86" + user.phone) if user.phone else None,
+        "phone_number_verified": bool(user.phone_verified) if user.phone else None,
+    }
+    return {k: values[k] for k in sorted(names) if k in values and values[k] is not None}
+
+
+MAX_CLAIMS_LENGTH = 4096
+
+
+def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
+    """The `claims` request parameter (OIDC Core §5.5); raises ValueError when malformed, too
+    long, or nested deeper than the specification's shape allows."""
+    if not raw:
+        return None
+    if len(raw) > MAX_CLAIMS_LENGTH:
+        raise ValueError("claims is too long")
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError("claims is nested too deeply") from None
+    if not isinstance(value, dict) or any(k not in {"id_token", "userinfo"} for k in value):
+        raise ValueError("claims must be an object with id_token and/or userinfo members")
+    for member in value.values():
+        if member is not None and not isinstance(member, dict):
+            raise ValueError("claims members must be objects")
+        for request in (member or {}).values():
+            if request is not None and not isinstance(request, dict):
+                raise ValueError("each requested claim must be null or an object")
+            if _depth(request) > 3:
+                raise ValueError("claims is nested too deeply")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value` (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest

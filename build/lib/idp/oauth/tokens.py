@@ -1,0 +1,173 @@
+"""Token minting and checking: RFC 9068 JWT access tokens, ID tokens, logout tokens, subjects."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from sqlalchemy import exists, select
+
+from idp.extensions import db
+from idp.oauth.keys import KeyManager
+from idp.oauth.models import Client, Grant, RevokedToken
+from idp.security.crypto import KeyedHash, random_token
+
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+@dataclass(frozen=True)
+class AccessTokenInfo:
+    claims: dict[str, Any]
+
+    @property
+    def jti(self) -> str:
+        return str(self.claims["jti"])
+
+    @property
+    def grant_id(self) -> str | None:
+        head = self.jti.split(".", 1)[0]
+        return None if head == "cc" else head
+
+
+def half_hash(value: str, alg: str) -> str:
+    """at_hash / c_hash: left half of the SHA-256 digest (both RS256 and ES256 use SHA-256)."""
+    digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+class TokenService:
+    def __init__(self, keys: KeyManager, issuer: str, pairwise: KeyedHash,
+                 access_ttl: int, id_ttl: int, leeway: int = 0) -> None:
+        self.keys = keys
+        self.leeway = leeway  # a token minted by a node whose clock runs behind
+        self.issuer = issuer
+        self.pairwise = pairwise
+        self.access_ttl = access_ttl
+        self.id_ttl = id_ttl
+
+    # --- subjects ---
+    def subject_for(self, client: Client, user_id: str) -> str:
+        if client.subject_type != "pairwise":
+            return user_id
+        sector = sector_of(client)
+        return self.pairwise.digest(f"{sector}|{user_id}")[:43]
+
+    # --- signing ---
+    def _sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        key = self.keys.signing_key(alg)
+        header = {"alg": alg, "kid": key.kid, "typ": typ}
+        return jwt.encode(header, claims, key, algorithms=[alg])
+
+    def access_token(self, *, client: Client, sub: str, scope: str, grant_id: str | None,
+                     auth_time: int | None = None, acr: str | None = None,
+                     jti: str | None = None) -> tuple[str, int]:
+        now = int(time.time())
+        jti = jti or self.new_jti(grant_id)
+        claims: dict[str, Any] = {"iss": self.issuer, "sub": sub, "aud": client.client_id,
+                                  "client_id": client.client_id, "iat": now,
+                                  "exp": now + self.access_ttl, "jti": jti, "scope": scope}
+        if auth_time is not None:
+            claims["auth_time"] = auth_time
+        if acr is not None:
+            claims["acr"] = acr
+        return self._sign(claims, "RS256", typ="at+jwt"), self.access_ttl
+
+    @staticmethod
+    def new_jti(grant_id: str | None) -> str:
+        """`<grant id>.<random>` (`cc.<random>` for client_credentials): revocation of the
+        grant reaches every access token descended from it."""
+        return f"{grant_id or 'cc'}.{random_token(12)}"
+
+    def id_token(self, *, client: Client, sub: str, auth_time: int, acr: str, amr: list[str],
+                 sid: str | None, nonce: str | None, access_token: str | None,
+                 extra: dict[str, Any] | None = None) -> str:
+        now = int(time.time())
+        alg = client.id_token_alg
+        claims: dict[str, Any] = {"iss": self.issuer, "sub": sub, "aud": client.client_id,
+                                  "azp": client.client_id, "iat": now, "exp": now + self.id_ttl,
+                                  "auth_time": auth_time, "acr": acr, "amr": amr}
+        if sid:
+            claims["sid"] = sid
+        if nonce:
+            claims["nonce"] = nonce
+        if access_token:
+            claims["at_hash"] = half_hash(access_token, alg)
+        for name, value in (extra or {}).items():
+            claims.setdefault(name, value)
+        return self._sign(claims, alg)
+
+    def decode_id_token(self, token: str) -> dict[str, Any] | None:
+        """An ID token this provider issued (typ JWT, one audience, an azp), expired or not:
+        what `id_token_hint` must be. Access and logout tokens are refused."""
+        claims = self.decode(token, check_exp=False, typ="JWT")
+        if claims is None or "events" in claims or "scope" in claims or \
+                not isinstance(claims.get("aud"), str) or claims.get("azp") != claims["aud"]:
+            return None
+        return claims
+
+    def logout_token(self, *, client: Client, sub: str, sid: str) -> str:
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": client.client_id, "iat": now, "exp": now + 120,
+                  "jti": random_token(16), "sub": sub, "sid": sid,
+                  "events": {BACKCHANNEL_EVENT: {}}}
+        return self._sign(claims, client.id_token_alg, typ="logout+jwt")
+
+    # --- checking ---
+    def decode(self, token: str, *, check_exp: bool = True,
+               typ: str | None = None) -> dict[str, Any] | None:
+        """Verify a token this provider signed; None if forged, foreign, of another type than
+        `typ` (header), or (optionally) expired."""
+        if len(token) > 8192 or token.count(".") != 2:
+            return None
+        try:
+            decoded = jwt.decode(token, self.keys.verify_set(), algorithms=["RS256", "ES256"])
+        except (JoseError, ValueError, TypeError, KeyError):
+            return None
+        if typ is not None and decoded.header.get("typ") != typ:
+            return None
+        claims = dict(decoded.claims)
+        if claims.get("iss") != self.issuer:
+            return None
+        if check_exp and int(claims.get("exp", 0)) + self.leeway <= int(time.time()):
+            return None
+        return claims
+
+    def check_access_token(self, token: str) -> AccessTokenInfo | None:
+        """Authoritative check: signature, type, expiry, and revocation as the database records
+        it (the token's own `jti`, or its grant): no cache can forget a revocation."""
+        if token.count(".") != 2:
+            return None
+        claims = self.decode(token, typ="at+jwt")
+        if claims is None or "jti" not in claims or "client_id" not in claims:
+            return None
+        info = AccessTokenInfo(claims)
+        return None if self.is_revoked(info) else info
+
+    def is_revoked(self, info: AccessTokenInfo) -> bool:
+        checks = [exists().where(RevokedToken.jti == info.jti)]
+        if info.grant_id:
+            checks.append(exists().where(Grant.id == info.grant_id,
+                                         Grant.revoked_at.is_not(None)))
+        return any(db.session.execute(select(*checks)).one())
+
+    def revoke_access_token(self, info: AccessTokenInfo) -> None:
+        """Record the revocation (the caller commits); revoking twice is harmless."""
+        if db.session.get(RevokedToken, info.jti) is None:
+            db.session.add(RevokedToken(
+                jti=info.jti, client_id=str(info.claims["client_id"]),
+                expires_at=datetime.fromtimestamp(int(info.claims["exp"]), UTC)))
+
+
+def sector_of(client: Client) -> str:
+    """The sector a pairwise subject is computed for: the registered sector, else the host."""
+    if client.sector_identifier:
+        return client.sector_identifier
+    hosts = {urlparse(uri).hostname for uri in client.redirect_uris}
+    return sorted(h for h in hosts if h)[0] if hosts else client.client_id

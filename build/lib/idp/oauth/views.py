@@ -1,0 +1,432 @@
+"""HTTP endpoints of the provider: discovery, JWKS, authorize, token, userinfo, logout."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from flask import (
+    Blueprint,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.wrappers import Response
+from wtforms import ValidationError
+
+from idp.accounts.assurance import amr_for, has_mfa, level_needs_mfa, session_acr
+from idp.accounts.models import User
+from idp.accounts.sessions import SsoSession
+from idp.accounts.views import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    current_sso,
+    form_expired_page,
+)
+from idp.extensions import csrf
+from idp.http import error_response
+from idp.oauth.models import Client
+from idp.oauth.server import DESCRIPTION_SAFE, Authorizee, provider
+from idp.oauth.services import CLAIMS_SUPPORTED, SCOPE_CLAIMS, SCOPES, parse_claims_request
+from idp.oauth.services import user_claims as release_claims
+from realname import TrustLevel
+
+bp = Blueprint("oauth", __name__)
+TRUST_LEVELS = tuple(level.acr for level in TrustLevel)
+
+
+# --- Discovery and keys ---
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    iss = provider().settings.issuer
+    doc = {
+        "issuer": iss,
+        "authorization_endpoint": iss + "/authorize",
+        "token_endpoint": iss + "/token",
+        "userinfo_endpoint": iss + "/userinfo",
+        "jwks_uri": iss + "/jwks",
+        "revocation_endpoint": iss + "/revoke",
+        "introspection_endpoint": iss + "/introspect",
+        "end_session_endpoint": iss + "/logout",
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                  "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                       "client_secret_post", "private_key_jwt",
+                                                       "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post",
+                                                          "private_key_jwt"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": list(TRUST_LEVELS),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": ["zh-CN", "en"],
+        "claims_locales_supported": ["zh-CN"],
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
+        "authorization_response_iss_parameter_supported": False,
+    }
+    response = jsonify(doc)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/jwks")
+def jwks() -> Response:
+    response = jsonify(provider().keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# --- Authorization endpoint ---
+def _error_page(error: str, description: str, status: int = 400) -> Response:
+    return make_response(render_template("error.html", error=error, description=description),
+                         status)
+
+
+def _redirect_error(redirect_uri: str, error: str, description: str) -> Response:
+    params = [("error", error), ("error_description", description)]
+    if request.values.get("state"):
+        params.append(("state", request.values["state"]))
+    return redirect(add_params_to_uri(redirect_uri, params), 302)
+
+
+def _oauth_error(error: OAuth2Error) -> Response:
+    """Redirect only when the client and redirect_uri were verified (RFC 6749 §4.1.2.1)."""
+    if error.redirect_uri:
+        error.state = request.values.get("state")
+        status, body, headers = error()
+        return Response(body, status=status, headers=headers)
+    return _error_page(error.error, error.get_error_description() or error.error)
+
+
+def _request_key() -> str:
+    items = sorted((k, v) for k, v in request.args.items(multi=True))
+    return hashlib.sha256(urlencode(items).encode()).hexdigest()[:32]
+
+
+def requested_acrs(acr_values: str | None, claims: dict[str, Any] | None) -> list[str]:
+    """Every acr the request names: `acr_values`, and the `acr` member of the claims
+    parameter's id_token object (`value` or `values`), read alike (OIDC Core §5.5.1.1).
+    Malformed members count as values we do not know."""
+    wanted = (acr_values or "").split()
+    acr_claim = ((claims or {}).get("id_token") or {}).get("acr")
+    if isinstance(acr_claim, dict):
+        values = acr_claim.get("values", [])
+        values = values if isinstance(values, list) else [values]
+        if "value" in acr_claim:
+            values = [*values, acr_claim["value"]]
+        wanted += [v if isinstance(v, str) else "?" for v in values]
+    return wanted
+
+
+def target_level(wanted: list[str], trust_level: int) -> int | None | bool:
+    """The level to assert for the requested acrs: the highest requested one the account
+    reaches (ADR 0005: values are minimums; unknown ones are ignored). None when nothing was
+    requested; False when nothing requested can be met."""
+    if not wanted:
+        return None
+    reachable = [int(v) for v in wanted if v in TRUST_LEVELS and int(v) <= trust_level]
+    return max(reachable) if reachable else False
+
+
+# Parameters Authlib may quote in an error description. RFC 6749 §5.2 allows there only
+# printable ASCII without '"' and '\\', so a value outside that set is refused here, before
+# Authlib sees it (it would raise instead of answering). Free-form parameters (state, nonce,
+# login_hint, claims …) are never quoted and stay free.
+QUOTED_PARAMETERS = ("response_type", "grant_type", "redirect_uri", "scope", "client_id",
+                     "token_type_hint", "code_challenge_method", "response_mode",
+                     "client_assertion_type")
+
+
+def odd_parameter() -> str | None:
+    """The first parameter whose value an RFC error description could not quote, if any."""
+    for name in QUOTED_PARAMETERS:
+        for value in request.values.getlist(name):
+            if len(value) > 2048 or not DESCRIPTION_SAFE.fullmatch(value):
+                return name
+    return None
+
+
+def _refuse_odd_parameter() -> Response | None:
+    name = odd_parameter()
+    if name is None:
+        return None
+    return error_response(400, "invalid_request",
+                          _("The request contains characters that are not allowed."),
+                          f"The {name} parameter has characters that are not allowed.")
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # relying parties may POST authorization requests; the consent form checks CSRF
+def authorize() -> Response:
+    p = provider()
+    refused = _refuse_odd_parameter()
+    if refused is not None:
+        return refused
+    try:
+        grant = p.server.get_consent_grant(end_user=None)
+    except OAuth2Error as exc:
+        return _oauth_error(exc)
+    for name, error in (("request", "request_not_supported"),
+                        ("request_uri", "request_uri_not_supported"),
+                        ("registration", "registration_not_supported")):
+        if name in request.values:
+            return _redirect_error(grant.redirect_uri, error, f"'{name}' is not supported.")
+    redirect_uri: str = grant.redirect_uri
+    client: Client = grant.client
+    values = request.values
+
+    prompt = set(values.get("prompt", "").split())
+    if "none" in prompt and len(prompt) > 1:
+        return _redirect_error(redirect_uri, "invalid_request",
+                               "prompt=none cannot be combined with other values.")
+    max_age = values.get("max_age")
+    if max_age is not None and not re.fullmatch(r"[0-9]{1,9}", max_age):
+        return _redirect_error(redirect_uri, "invalid_request", "max_age must be an integer.")
+    if max_age == "0":
+        prompt.add("login")  # OIDC Core §3.1.2.1: max_age=0 is prompt=login
+    try:
+        claims = parse_claims_request(values.get("claims"))
+    except ValueError:
+        return _redirect_error(redirect_uri, "invalid_request", "claims is not valid JSON.")
+
+    sso = current_sso(touch=True)
+    user = p.accounts.session_user(sso)
+    if user is None:
+        sso = None
+    now = int(time.time())
+    key = _request_key()
+    login_after = session.get("login_after", {})
+    # A login made in answer to this very request satisfies prompt=login and max_age (else
+    # max_age=0 would send the person back to the login page forever). It is told apart by
+    # the session's authentication count, not by comparing clocks: the login may have been
+    # served by another node whose clock differs.
+    asked_at = login_after.get(key)
+    fresh = sso is not None and asked_at is not None and (
+        sso.sid != asked_at[0] or sso.auth_count > asked_at[1])
+    leeway = p.settings.clock_leeway
+    needs_login = sso is None or (not fresh and (
+        "login" in prompt or (max_age is not None and
+                              now - sso.auth_time > int(max_age) + leeway)))
+    if needs_login:
+        if "none" in prompt:
+            return _redirect_error(redirect_uri, "login_required", "The person must log in.")
+        session["login_after"] = {key: [sso.sid, sso.auth_count] if sso else ["", 0]}
+        params: dict[str, Any] = {"next": request.full_path}
+        for name in ("login_hint", "ui_locales"):
+            if values.get(name):
+                params[name] = values[name]
+        return redirect(url_for("accounts.login", **params))
+    assert sso is not None and user is not None
+
+    target = target_level(requested_acrs(values.get("acr_values"), claims), user.trust_level)
+    if target is False:
+        return _redirect_error(redirect_uri, "unmet_authentication_requirements",
+                               "The account's trust level is below the requested acr.")
+    mfa_levels = p.settings.mfa_levels
+    if not has_mfa(sso.amr) and (client.require_mfa or (
+            target is not None and level_needs_mfa(target, mfa_levels))):
+        if "none" in prompt:
+            return _redirect_error(redirect_uri, "interaction_required",
+                                   "A second factor is required.")
+        return redirect(url_for("accounts.second_factor", next=request.full_path))
+
+    scope: str = grant.request.scope or ""
+    if "openid" not in scope.split():
+        return _redirect_error(redirect_uri, "invalid_scope", "The openid scope is required.")
+    if not client.first_party and ("consent" in prompt or
+                                   not p.consents.covers(user.id, client.client_id, scope)):
+        if "none" in prompt:
+            return _redirect_error(redirect_uri, "consent_required",
+                                   "The person has not consented to this client.")
+        decision = request.form.get("decision") if request.method == "POST" else None
+        if decision is None:
+            return _consent_page(client, user, scope)
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (ValidationError, CSRFError):
+            return form_expired_page(request.full_path)
+        if decision != "allow":
+            p.consents.deny(user.id, client.client_id)
+            return _redirect_error(redirect_uri, "access_denied", "The person declined.")
+        p.consents.remember(user.id, client.client_id, scope)
+
+    # The level this session may assert: never one whose policy needs a factor it lacks.
+    acr = session_acr(user.trust_level, sso.amr, mfa_levels)
+    authorizee = Authorizee(id=user.id, sid=sso.sid, auth_time=sso.auth_time,
+                            acr=str(acr), amr=amr_for(sso.amr),
+                            nonce=values.get("nonce"), claims=claims)
+    response = p.server.create_authorization_response(grant=grant, grant_user=authorizee)
+    p.sessions.add_client(sso, client.client_id)
+    session.pop("login_after", None)
+    return response
+
+
+def _consent_page(client: Client, user: User, scope: str) -> Response:
+    items = []
+    for s in scope.split():
+        if s in SCOPE_CLAIMS or s == "openid" or s == "offline_access":
+            items.append(s)
+    # The claims parameter releases nothing beyond these scopes (services.user_claims), so the
+    # page lists the scopes alone.
+    return make_response(render_template("consent.html", client=client, user=user,
+                                         scopes=items, action=request.full_path))
+
+
+# --- Token, revocation, introspection ---
+@bp.post("/token")
+@csrf.exempt
+def token() -> Response:
+    response: Response = _refuse_odd_parameter() or provider().server.create_token_response()
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke() -> Response:
+    response: Response = _refuse_odd_parameter() or \
+        provider().server.create_endpoint_response("revocation")
+    return response
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect() -> Response:
+    response: Response = _refuse_odd_parameter() or \
+        provider().server.create_endpoint_response("introspection")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- UserInfo ---
+def _bearer_error(error: str, description: str, status: int) -> Response:
+    response = jsonify({"error": error, "error_description": description})
+    response.status_code = status
+    response.headers["WWW-Authenticate"] = (f'Bearer error="{error}", '
+                                            f'error_description="{description}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo() -> Response:
+    p = provider()
+    auth = request.headers.get("Authorization", "")
+    value = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    if value is not None and request.form.get("access_token"):
+        return _bearer_error("invalid_request", "Send the access token in one place only.", 400)
+    if value is None and request.method == "POST":
+        value = request.form.get("access_token")  # RFC 6750 §2.2
+    if not value:
+        response = _bearer_error("invalid_request", "No access token was sent.", 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
+        return response
+    info = p.tokens.check_access_token(value)
+    if info is None or info.grant_id is None:
+        return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
+    if "openid" not in str(info.claims.get("scope", "")).split():
+        return _bearer_error("insufficient_scope", "The token lacks the openid scope.", 403)
+    found = p.grants.get_with_user(info.grant_id)
+    if found is None:
+        return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
+    _grant, user = found
+    # Every claim the token's scope covers; the claims parameter can add none (OIDC Core §5.5).
+    body = {"sub": info.claims["sub"], **release_claims(user, info.claims["scope"])}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ---
+def _logout_target() -> tuple[Client | None, str | None, dict[str, Any] | None, Response | None]:
+    """Validate id_token_hint, client_id and post_logout_redirect_uri; the error page if bad."""
+    p = provider()
+    values = request.values
+    hint_claims = None
+    client_id = values.get("client_id")
+    if values.get("id_token_hint"):
+        hint_claims = p.tokens.decode_id_token(values["id_token_hint"])
+        if hint_claims is None:
+            return None, None, None, _error_page("invalid_request",
+                                                 _("The logout request is not valid."))
+        hint_client = hint_claims["aud"]
+        if (client_id and client_id != hint_client) or p.clients.get(hint_client) is None:
+            return None, None, None, _error_page("invalid_request",
+                                                 _("The logout request is not valid."))
+        client_id = hint_client
+    client = p.clients.get(client_id) if client_id else None
+    target = values.get("post_logout_redirect_uri")
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        return None, None, None, _error_page("invalid_request",
+                                             _("The logout return address is not registered."))
+    return client, target, hint_claims, None
+
+
+def _finish_logout(sso: SsoSession | None, target: str | None) -> Response:
+    if sso is not None:
+        provider().sessions.end(sso.sid, actor="user:" + sso.user_id, ip=request.remote_addr)
+    if target:
+        params = [("state", request.values["state"])] if request.values.get("state") else []
+        response = redirect(add_params_to_uri(target, params), 302)
+    else:
+        response = make_response(render_template("logged_out.html"))
+    clear_session_cookie(response)
+    return response
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt  # a cross-site navigation from the business system; confirmation is CSRF-checked
+def end_session() -> Response:
+    client, target, hint, error = _logout_target()
+    if error is not None:
+        return error
+    sso = current_sso(touch=False)
+    if sso is None:
+        return _finish_logout(None, target)
+    if hint is not None and hint.get("sid") == sso.sid:
+        return _finish_logout(sso, target)
+    fields = {k: request.values[k] for k in ("post_logout_redirect_uri", "state", "client_id",
+                                             "id_token_hint", "ui_locales")
+              if request.values.get(k)}
+    if client is not None:
+        fields.setdefault("client_id", client.client_id)
+    return make_response(render_template("logout_confirm.html", fields=fields, client=client))
+
+
+@bp.post("/logout/confirm")
+def end_session_confirmed() -> Response:
+    _client, target, _hint, error = _logout_target()
+    if error is not None:
+        return error
+    if request.form.get("decision") != "logout":
+        return redirect(url_for("accounts.home"))
+    return _finish_logout(current_sso(touch=False), target)
+
+
+__all__ = ["bp", "SESSION_COOKIE"]

@@ -1,0 +1,1 @@
+"""Security primitives: password hashing, encryption at rest, keyed hashes, random tokens."""

@@ -1,0 +1,1 @@
+"""SMS gateways: one small interface, a signed HTTP adapter and a development outbox."""
