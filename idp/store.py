@@ -151,28 +151,34 @@ class RedisStore:
     def __init__(self, url: str, prefix: str = "idp:", timeout: float = 0.5,
                  pause: float = 1.0) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        # One immediate retry on a broken connection (a pooled connection to a Redis that has
+        # restarted), none on a timeout (a frozen Redis must cost one timeout, not two).
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout,
                                            socket_connect_timeout=timeout,
+                                           retry=Retry(NoBackoff(), 1),
+                                           retry_on_error=[redis.ConnectionError],
                                            retry_on_timeout=False)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._prefix = prefix
-        self._pause = pause
+        self.pause = pause  # seconds to fail fast after a failure
         self._cas = self._redis.register_script(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then "
             "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 else return 0 end")
-        self._down_until = 0.0
+        self._failed_at = float("-inf")
 
     def _k(self, key: str) -> str:
         return self._prefix + key
 
     def _call(self, operation: Callable[[], T]) -> T:
-        if time.monotonic() < self._down_until:
+        if time.monotonic() < self._failed_at + self.pause:
             raise StoreUnavailable("the store did not answer a moment ago")
         try:
             return operation()
         except self._errors as exc:
-            self._down_until = time.monotonic() + self._pause
+            self._failed_at = time.monotonic()
             raise StoreUnavailable(type(exc).__name__) from exc
 
     def server_warnings(self) -> list[str]:
