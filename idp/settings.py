@@ -39,8 +39,8 @@ class Settings:
     id_token_ttl: int = 600  # IDP_ID_TOKEN_TTL seconds
     refresh_token_ttl: int = 30 * 24 * 3600  # IDP_REFRESH_TOKEN_TTL seconds
     grant_max_ttl: int = 90 * 24 * 3600  # IDP_GRANT_MAX_TTL: absolute grant lifetime, seconds
-    token_retention_days: int = 30  # IDP_TOKEN_RETENTION_DAYS: spent/expired rows kept
-    token_record_retention_days: int = 180  # IDP_TOKEN_RECORD_RETENTION_DAYS: issuance log
+    token_retention_days: float = 30  # IDP_TOKEN_RETENTION_DAYS: spent/expired rows kept
+    token_record_retention_days: float = 180  # IDP_TOKEN_RECORD_RETENTION_DAYS: issuance log
     code_ttl: int = 60  # IDP_CODE_TTL seconds, counted from issue
     session_idle_ttl: int = 30 * 60  # IDP_SESSION_IDLE_TTL seconds
     session_max_ttl: int = 12 * 3600  # IDP_SESSION_MAX_TTL seconds

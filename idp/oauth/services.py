@@ -100,7 +100,10 @@ class ClientService:
             post_logout_redirect_uris=list(post_logout_redirect_uris or []),
             grant_types=list(grant_types), scope=" ".join(scope.split()), jwks=jwks,
             jwks_uri=jwks_uri, backchannel_logout_uri=backchannel_logout_uri,
-            subject_type=subject_type, sector_identifier=sector_identifier,
+            subject_type=subject_type,
+            # Stored at registration (the redirect URIs' host unless given), so that adding a
+            # redirect URI later never changes the pairwise `sub` business systems hold.
+            sector_identifier=sector_identifier or default_sector(redirect_uris),
             first_party=first_party, id_token_alg=id_token_alg, require_mfa=require_mfa,
             introspects_for=list(introspects_for or []))
         db.session.add(client)
@@ -179,6 +182,11 @@ class ClientService:
             self._cache.clear()
         else:
             self._cache.pop(client_id, None)
+
+
+def default_sector(redirect_uris: list[str]) -> str | None:
+    hosts = sorted({h for h in (urlparse(uri).hostname for uri in redirect_uris) if h})
+    return hosts[0] if hosts else None
 
 
 @dataclass

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -166,8 +165,6 @@ class TokenService:
 
 
 def sector_of(client: Client) -> str:
-    """The sector a pairwise subject is computed for: the registered sector, else the host."""
-    if client.sector_identifier:
-        return client.sector_identifier
-    hosts = {urlparse(uri).hostname for uri in client.redirect_uris}
-    return sorted(h for h in hosts if h)[0] if hosts else client.client_id
+    """The sector a pairwise subject is computed for: stored at registration (migration 0005
+    filled it in for clients registered before)."""
+    return client.sector_identifier or client.client_id

@@ -118,3 +118,21 @@ def test_pairwise_client_spanning_two_hosts_registers_with_a_sector_identifier(p
         sector_identifier="example.gov.cn",
         redirect_uris=["https://a.example.gov.cn/cb", "https://b.example.gov.cn/cb"])
     assert registered.client.sector_identifier == "example.gov.cn"
+
+
+def test_adding_a_redirect_uri_later_never_changes_the_pairwise_subject(
+        app, provider, browser, make_user, make_client):
+    """The sector is stored at registration: a new redirect URI on another host (even one that
+    sorts first) does not move the client into another sector."""
+    from idp.extensions import db
+    from idp.oauth.models import Client
+
+    user = make_user()
+    client = make_client("https://m.example.gov.cn/cb", subject_type="pairwise")
+    before = id_token_sub(app, browser, user, client)
+    row = db.session.query(Client).filter_by(client_id=client.client_id).one()
+    assert row.sector_identifier == "m.example.gov.cn"
+    row.redirect_uris = ["https://a.example.gov.cn/cb", "https://m.example.gov.cn/cb"]
+    db.session.commit()
+    provider.clients.forget()
+    assert id_token_sub(app, browser, user, client) == before
