@@ -146,11 +146,13 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     from idp.oauth.server import Provider, build_server
     from idp.oauth.services import ClientService, CodeService, ConsentService, GrantService
     from idp.oauth.tokens import TokenService
-    from idp.security.crypto import KeyedHash, SecretBox
+    from idp.security.crypto import KeyedHash, SecretBox, derive_key
     from idp.security.passwords import Passwords
 
     store = get_store(app)
     secret = settings.secret_key
+    # The audit chain head's MAC key lives outside the database (design.md "Actors").
+    app.extensions["idp.audit_key"] = derive_key(settings.audit_key or secret, "audit-head")
     passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost,
                           settings.argon2_parallelism)
     clock = Clock()

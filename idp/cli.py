@@ -377,6 +377,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
             _fail("the in-process store (no IDP_REDIS_URL) cannot be shared by several "
                   "workers; use --workers 1 or set IDP_REDIS_URL")
         provider().keys.ensure_keys()
+        from idp.audit.services import seal_unsigned_head
+
+        if seal_unsigned_head():
+            click.echo("Signed the audit chain head written before heads were signed.")
         if settings.demo_data:
             _announce_demo(app, settings.issuer)
         click.echo(f"Discovery: {settings.issuer}/.well-known/openid-configuration")

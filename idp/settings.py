@@ -29,6 +29,7 @@ class Settings:
 
     env: str = "development"  # IDP_ENV: development | production | test
     secret_key: str = DEV_SECRET_KEY  # IDP_SECRET_KEY: signs cookies, derives encryption keys
+    audit_key: str = ""  # IDP_AUDIT_KEY: seals the audit chain head; empty = from IDP_SECRET_KEY
     issuer: str = DEV_ISSUER  # IDP_ISSUER: the `iss` of every token; https in production
     database_url: str = "sqlite:///instance/idp.db"  # IDP_DATABASE_URL
     redis_url: str = ""  # IDP_REDIS_URL: empty = in-process store (single process only)
@@ -155,6 +156,8 @@ class Settings:
                                 "IDP_GRACEFUL_TIMEOUT (≤ 120) must be positive seconds")
         if not 0 <= self.clock_leeway <= 300:
             raise SettingsError("IDP_CLOCK_LEEWAY must be between 0 and 300 seconds")
+        if self.audit_key and len(self.audit_key) < 32:
+            raise SettingsError("IDP_AUDIT_KEY must be at least 32 characters")
         if self.reauth_max_age <= 0:
             raise SettingsError("IDP_REAUTH_MAX_AGE must be a positive number of seconds")
         self.proxy_networks  # noqa: B018 - parses IDP_TRUSTED_PROXIES, raising if malformed

@@ -34,6 +34,9 @@ class AuditHead(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of (seq, hash) under IDP_AUDIT_KEY, a key outside the database: whoever can only
+    # write to the database cannot rewrite or cut the chain and re-seal its head.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditCheckpoint(db.Model):  # type: ignore[name-defined]

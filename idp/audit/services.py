@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, select, update
 
 from idp.audit.models import AuditCheckpoint, AuditEvent, AuditHead
@@ -70,9 +72,26 @@ def record_event(tag: Tag, *, actor: str, user_id: str | None = None,
                        prev_hash=head.hash, hash="")
     event.hash = _digest(head.hash, _canonical(event))
     head.seq, head.hash = event.seq, event.hash
+    head.mac = _head_mac(head.seq, head.hash)
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def _head_mac(seq: int, digest: str) -> str:
+    key = current_app.extensions["idp.audit_key"]
+    return hmac.new(key, f"{seq}|{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def seal_unsigned_head() -> bool:
+    """Sign a chain head written before heads were signed (an upgraded installation); run at
+    start by `idp serve`. A signed head is never re-signed."""
+    head = db.session.get(AuditHead, 1)
+    if head is None or head.mac is not None:
+        return False
+    head.mac = _head_mac(head.seq, head.hash)
+    db.session.commit()
+    return True
 
 
 def verify_chain() -> int | None:
@@ -87,6 +106,15 @@ def verify_chain() -> int | None:
                 _digest(prev, _canonical(event)) != event.hash:
             return event.seq
         prev, expected_seq = event.hash, event.seq + 1
+    # The head must close the chain and carry a valid MAC: events rewritten (hashes recomputed)
+    # or cut off at the end leave a head that only the key could re-seal.
+    head = db.session.get(AuditHead, 1)
+    if head is None:
+        return None if expected_seq == (checkpoint.seq + 1 if checkpoint else 1) else \
+            expected_seq - 1
+    if head.seq != expected_seq - 1 or head.hash != prev or head.mac is None or \
+            not hmac.compare_digest(head.mac, _head_mac(head.seq, head.hash)):
+        return head.seq
     return None
 
 

@@ -105,3 +105,54 @@ def test_forbidden_keys_are_dropped_at_any_depth():
     db.session.expire_all()
     assert db.session.get(AuditEvent, event.seq).data == {"details": {"reason": "x"},
                                                           "steps": [{"n": 1}]}
+
+
+def _rehash_from(seq: int) -> None:
+    """What someone with only database access can do: recompute every hash after an edit,
+    and point the head at the new end (without the key the head's MAC stays as it was)."""
+    from idp.audit.models import AuditHead
+    from idp.audit.services import _canonical, _digest
+
+    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    prev = GENESIS
+    for event in events:
+        if event.seq >= seq:
+            event.prev_hash = prev
+            event.hash = _digest(prev, _canonical(event))
+        prev = event.hash
+    head = db.session.get(AuditHead, 1)
+    head.seq, head.hash = events[-1].seq, prev
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_rewriting_history_and_recomputing_every_hash_is_detected_at_the_head():
+    from idp.audit.models import AuditHead
+
+    seqs = record_three()
+    event = db.session.get(AuditEvent, seqs[1])
+    event.data = {"sid": "forged", "amr": ["pwd"]}
+    db.session.commit()
+    _rehash_from(seqs[1])
+    assert verify_chain() == db.session.get(AuditHead, 1).seq
+
+
+def test_cutting_off_the_latest_events_is_detected_at_the_head():
+    from idp.audit.models import AuditHead
+
+    seqs = record_three()
+    db.session.execute(text("DELETE FROM audit_event WHERE seq = :s"), {"s": seqs[2]})
+    db.session.commit()
+    _rehash_from(seqs[0])  # the head now names the second event, as if it were the last
+    assert db.session.get(AuditHead, 1).seq == seqs[1]
+    assert verify_chain() == seqs[1]
+
+
+def test_a_head_whose_seal_was_removed_is_detected():
+    from idp.audit.models import AuditHead
+
+    record_three()
+    head = db.session.get(AuditHead, 1)
+    head.mac = None
+    db.session.commit()
+    assert verify_chain() == head.seq
