@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from idp.accounts.errors import AccountError
 from idp.accounts.models import User
 from idp.accounts.services import AccountService
+from idp.audit.actors import Actor, cli_operator
 from idp.extensions import get_settings, get_store
 from idp.oauth.server import provider
 from idp.oauth.services import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError
@@ -87,7 +88,7 @@ def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
             backchannel_logout_uri=backchannel_logout_uri, subject_type=subject_type,
             sector_identifier=sector_identifier, first_party=first_party,
             id_token_alg=id_token_alg, require_mfa=require_mfa,
-            introspects_for=list(introspects_for))
+            introspects_for=list(introspects_for), actor=cli_operator())
     except ClientRegistrationError as exc:
         _fail(str(exc))
         return
@@ -130,7 +131,7 @@ def users_create(username: str, password: str, phone: str | None, name: str | No
     try:
         user = accounts.create_user(username=username, password=password, phone=phone,
                                     name=name, trust_level=int(trust_level),
-                                    actor="operator:cli", id_number=id_number)
+                                    actor=cli_operator(), id_number=id_number)
         db.session.commit()
     except AccountError as exc:
         _fail(str(exc))
@@ -149,7 +150,7 @@ def users_set_trust_level(username: str, level: str) -> None:
 
     accounts = cast(AccountService, current_app.extensions["idp.accounts"])
     user = _account(username)
-    accounts.set_trust_level(user, int(level), actor="operator:cli")
+    accounts.set_trust_level(user, int(level), actor=cli_operator())
     db.session.commit()
     click.echo(f"{username} is now at trust level {level}")
 
@@ -160,7 +161,7 @@ def users_set_trust_level(username: str, level: str) -> None:
 def users_unlock(username: str) -> None:
     accounts = cast(AccountService, current_app.extensions["idp.accounts"])
     user = _account(username)
-    accounts.unlock(user, actor="operator:cli")
+    accounts.unlock(user, actor=cli_operator())
     click.echo(f"{user.username} is unlocked")
 
 
@@ -177,9 +178,9 @@ def users_logout(username: str) -> None:
     clock = current_app.extensions["idp.clock"]
     # Durable first: every session that exists now is over wherever it is held, and every
     # grant is revoked; then the sessions this process can see end with back-channel logout.
-    accounts.end_every_session(user, actor="operator:cli", now=clock.seconds())
+    accounts.end_every_session(user, actor=cli_operator(), now=clock.seconds())
     provider().grants.revoke_all(user.id)
-    ended = sessions.end_all(user.id, actor="operator:cli")
+    ended = sessions.end_all(user.id, actor=cli_operator())
     click.echo(f"ended {ended} session(s) of {user.username}")
     if get_store().kind == "memory":
         click.echo("note: without IDP_REDIS_URL a running server keeps its sessions in its own "
@@ -288,7 +289,7 @@ def audit_export(since: Any, until: Any, output: Any) -> None:
     for line in export_events(since, until):
         output.write(line + "\n")
         count += 1
-    record_export(since, until, count)
+    record_export(since, until, count, cli_operator())
     click.echo(f"exported {count} events", err=True)
 
 
@@ -299,7 +300,7 @@ def audit_purge() -> None:
     from idp.audit.services import purge_before
 
     days = get_settings().audit_retention_days
-    removed = purge_before(days)
+    removed = purge_before(days, cli_operator())
     click.echo(f"removed {removed} events older than {days} days")
 
 
@@ -352,11 +353,11 @@ def ensure_demo_data(app: Flask) -> dict[str, Any] | None:
         auth_method="client_secret_basic",
         grant_types=["authorization_code", "refresh_token", "client_credentials"],
         post_logout_redirect_uris=[base + "/"], client_id=DEMO_CLIENT_ID,
-        backchannel_logout_uri=base + "/backchannel-logout", actor="system:demo")
+        backchannel_logout_uri=base + "/backchannel-logout", actor=Actor.system("demo"))
     accounts = cast(AccountService, app.extensions["idp.accounts"])
     if accounts.find_by_login(DEMO_USERNAME) is None:
         accounts.create_user(username=DEMO_USERNAME, password=DEMO_PASSWORD, phone="13800000000",
-                             name="演示用户", trust_level=3, actor="system:demo",
+                             name="演示用户", trust_level=3, actor=Actor.system("demo"),
                              phone_verified=True)  # its codes go to the dev outbox
         db.session.commit()
     return {"client_id": DEMO_CLIENT_ID, "client_secret": registered.client_secret,

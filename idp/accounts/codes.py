@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from idp.accounts.phones import normalize_phone
+from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -70,7 +71,7 @@ class SmsCodes:
         else:
             self.store.delete(self._key(purpose, phone))  # no code stands for this number now
             result = self.gateway.send(phone, notice, {})
-        record_event(Tag.SMS_CODE_SENT, actor="anonymous", ip=ip,
+        record_event(Tag.SMS_CODE_SENT, actor=Actor.anonymous(), ip=ip,
                      data={"purpose": purpose, "phone": phone[:3] + "****" + phone[-4:],
                            "notice": notice, "delivered": result.success,
                            "error": result.error})

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select, update
 
 from idp.accounts.models import RecoveryCode, User
+from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -62,7 +63,7 @@ class MfaService:
             return None
         self.store.delete("totp-pending:" + user.id)
         user.totp_secret_sealed, user.totp_last_step = pending, step
-        record_event(Tag.TOTP_ENROLLED, actor="user:" + user.id, user_id=user.id, ip=ip)
+        record_event(Tag.TOTP_ENROLLED, actor=Actor.citizen(user.id), user_id=user.id, ip=ip)
         return self.issue_recovery_codes(user, ip)
 
     def check_totp(self, user: User, code: str) -> bool:
@@ -80,14 +81,14 @@ class MfaService:
         db.session.commit()
         return moved.rowcount == 1  # type: ignore[attr-defined]
 
-    def remove_totp(self, user: User, actor: str, ip: str | None) -> None:
+    def remove_totp(self, user: User, actor: Actor, ip: str | None) -> None:
         user.totp_secret_sealed, user.totp_last_step = None, 0
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         record_event(Tag.TOTP_REMOVED, actor=actor, user_id=user.id, ip=ip)
         db.session.commit()
 
     def record_result(self, user: User, method: str, ok: bool, ip: str | None) -> None:
-        record_event(Tag.MFA_SUCCESS if ok else Tag.MFA_FAILURE, actor="user:" + user.id,
+        record_event(Tag.MFA_SUCCESS if ok else Tag.MFA_FAILURE, actor=Actor.citizen(user.id),
                      user_id=user.id, ip=ip, data={"method": method})
         db.session.commit()
 
@@ -99,8 +100,8 @@ class MfaService:
                  for _ in range(count)]
         for code in codes:
             db.session.add(RecoveryCode(user_id=user.id, code_hash=self.hasher.digest(code)))
-        record_event(Tag.RECOVERY_CODES_ISSUED, actor="user:" + user.id, user_id=user.id, ip=ip,
-                     data={"count": count})
+        record_event(Tag.RECOVERY_CODES_ISSUED, actor=Actor.citizen(user.id), user_id=user.id,
+                     ip=ip, data={"count": count})
         db.session.commit()
         return [f"{c[:5]}-{c[5:]}" for c in codes]
 
@@ -114,7 +115,7 @@ class MfaService:
         if used.rowcount != 1:  # type: ignore[attr-defined]
             db.session.rollback()
             return False
-        record_event(Tag.RECOVERY_CODE_USED, actor="user:" + user.id, user_id=user.id, ip=ip)
+        record_event(Tag.RECOVERY_CODE_USED, actor=Actor.citizen(user.id), user_id=user.id, ip=ip)
         db.session.commit()
         return True
 

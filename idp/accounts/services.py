@@ -17,6 +17,7 @@ from idp.accounts.lockout import Gate, LoginGuard
 from idp.accounts.models import User
 from idp.accounts.phones import is_mobile, normalize_phone
 from idp.accounts.sessions import SsoSession
+from idp.audit.actors import Actor
 from idp.audit.models import AuditEvent
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
@@ -58,7 +59,7 @@ class AccountService:
 
     # --- creating accounts ---
     def create_user(self, *, username: str, password: str, phone: str | None = None,
-                    name: str | None = None, trust_level: int = 2, actor: str = "system",
+                    name: str | None = None, trust_level: int = 2, actor: Actor | None = None,
                     id_number: str | None = None, phone_verified: bool = False) -> User:
         if not USERNAME_RE.fullmatch(username):
             raise AccountError("invalid_username",
@@ -96,7 +97,7 @@ class AccountService:
             db.session.rollback()
             raise AccountError("exists", "an account with this username, phone or ID number "
                                "already exists") from None
-        record_event(Tag.USER_CREATED, actor=actor, user_id=user.id,
+        record_event(Tag.USER_CREATED, actor=actor or Actor.citizen(user.id), user_id=user.id,
                      data={"trust_level": trust_level})
         return user
 
@@ -107,13 +108,13 @@ class AccountService:
             raise AccountError("exists", "this mobile number is already registered")
         username = "u" + secrets.token_hex(5)
         user = self.create_user(username=username, password=password, phone=phone,
-                                name=(name or "").strip() or None, actor="self",
+                                name=(name or "").strip() or None, actor=None,
                                 phone_verified=True)
-        record_event(Tag.USER_REGISTERED, actor="user:" + user.id, user_id=user.id, ip=ip)
+        record_event(Tag.USER_REGISTERED, actor=Actor.citizen(user.id), user_id=user.id, ip=ip)
         db.session.commit()
         return user
 
-    def set_trust_level(self, user: User, level: int, actor: str) -> None:
+    def set_trust_level(self, user: User, level: int, actor: Actor) -> None:
         if level not in TRUST_LEVELS:
             raise AccountError("invalid_trust_level", "trust level must be 2, 3, 4 or 5")
         user.trust_level = level
@@ -146,7 +147,7 @@ class AccountService:
             return None
         return user
 
-    def end_every_session(self, user: User, actor: str, now: int) -> None:
+    def end_every_session(self, user: User, actor: Actor, now: int) -> None:
         """Durably end every session of the account, including those in a store this process
         cannot reach (the caller commits)."""
         user.sessions_valid_after = now
@@ -188,7 +189,7 @@ class AccountService:
                 user.password_hash = self.passwords.hash(password)
                 db.session.commit()
             return LoginResult(user, gate)
-        record_event(Tag.LOGIN_FAILURE, actor="anonymous", user_id=user.id if user else None,
+        record_event(Tag.LOGIN_FAILURE, actor=Actor.anonymous(), user_id=user.id if user else None,
                      ip=ip, data={"reason": reason, "failures": gate.slot})
         after = self.attempt_failed(subject, user, ip)
         return LoginResult(None, after if after.reason == "locked" else Gate(True))
@@ -197,7 +198,7 @@ class AccountService:
         """An attempt the gate refused; one made too soon still uses its failure slot."""
         if gate.reason != "wait" or gate.slot is None:
             return gate
-        record_event(Tag.LOGIN_FAILURE, actor="anonymous", user_id=user.id if user else None,
+        record_event(Tag.LOGIN_FAILURE, actor=Actor.anonymous(), user_id=user.id if user else None,
                      ip=ip, data={"reason": "too_soon", "failures": gate.slot})
         return self.attempt_failed(subject, user, ip)
 
@@ -205,7 +206,7 @@ class AccountService:
         """Settle a wrong password or code: the slot stays taken; a new lock is audited once."""
         after = self.guard.failed(subject, ip)
         if after.new_lock and user is not None:
-            record_event(Tag.ACCOUNT_LOCKED, actor="system", user_id=user.id, ip=ip,
+            record_event(Tag.ACCOUNT_LOCKED, actor=Actor.system(), user_id=user.id, ip=ip,
                          data={"until": after.retry_at})
         db.session.commit()
         return after
@@ -215,7 +216,7 @@ class AccountService:
         return password_problems(password, phone=phone or (user.phone if user else None),
                                  username=user.username if user else None)
 
-    def set_password(self, user: User, password: str, *, actor: str, tag: Tag,
+    def set_password(self, user: User, password: str, *, actor: Actor, tag: Tag,
                      ip: str | None) -> None:
         problems = self.password_problems(password, user)
         if problems:
@@ -228,13 +229,14 @@ class AccountService:
 
     def reset_password(self, user: User, password: str, ip: str | None) -> None:
         """Forgotten password: new password, and every grant of the account revoked."""
-        self.set_password(user, password, actor="user:" + user.id, tag=Tag.PASSWORD_RESET, ip=ip)
+        self.set_password(user, password, actor=Actor.citizen(user.id), tag=Tag.PASSWORD_RESET,
+                          ip=ip)
         self.credentials_changed(user.id)
 
     def change_password(self, user: User, password: str, ip: str | None) -> None:
         """A signed-in person's new password; every grant of the account is revoked, as on
         recovery (the caller ends the person's other sessions)."""
-        self.set_password(user, password, actor="user:" + user.id, tag=Tag.PASSWORD_CHANGED,
+        self.set_password(user, password, actor=Actor.citizen(user.id), tag=Tag.PASSWORD_CHANGED,
                           ip=ip)
         self.credentials_changed(user.id)
 
@@ -245,13 +247,13 @@ class AccountService:
     def check_password(self, user: User, password: str) -> bool:
         return self.passwords.verify(user.password_hash, password).ok
 
-    def unlock(self, user: User, actor: str) -> None:
+    def unlock(self, user: User, actor: Actor) -> None:
         self.guard.unlock(self.lock_subject(user.username, user))
         record_event(Tag.ACCOUNT_UNLOCKED, actor=actor, user_id=user.id)
         db.session.commit()
 
     # --- phone ---
-    def change_phone(self, user: User, new_phone: str, *, actor: str, ip: str | None,
+    def change_phone(self, user: User, new_phone: str, *, actor: Actor, ip: str | None,
                      via: str) -> None:
         """Replace the mobile number; `via` says how it was proven (old_phone | counter)."""
         new_phone = normalize_phone(new_phone)
@@ -274,6 +276,6 @@ class AccountService:
     # --- audit helpers for views ---
     def record_login_success(self, user_id: str, sid: str, amr: list[str],
                              ip: str | None) -> None:
-        record_event(Tag.LOGIN_SUCCESS, actor="user:" + user_id, user_id=user_id, ip=ip,
+        record_event(Tag.LOGIN_SUCCESS, actor=Actor.citizen(user_id), user_id=user_id, ip=ip,
                      data={"sid": sid, "amr": amr})
         db.session.commit()

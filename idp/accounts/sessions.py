@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
+from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -143,7 +144,7 @@ class SessionService:
         if client_id not in session.clients:
             self._update(session, add)
 
-    def end(self, sid: str, actor: str, ip: str | None = None) -> SsoSession | None:
+    def end(self, sid: str, actor: Actor, ip: str | None = None) -> SsoSession | None:
         """End the session everywhere; None if it had already ended.
 
         The durable part commits first, as one unit: the session's grants are revoked, the
@@ -165,7 +166,7 @@ class SessionService:
             hook(session)
         return session
 
-    def end_all(self, user_id: str, actor: str, ip: str | None = None,
+    def end_all(self, user_id: str, actor: Actor, ip: str | None = None,
                 keep: str | None = None) -> int:
         """End every session of the account, except the one named `keep`."""
         ended = 0

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from idp.audit.actors import Actor
 from idp.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -55,7 +56,7 @@ def _lock_chain_on_sqlite() -> None:
                            .values(seq=AuditHead.seq))
 
 
-def record_event(tag: Tag, *, actor: str, user_id: str | None = None,
+def record_event(tag: Tag, *, actor: Actor, user_id: str | None = None,
                  client_id: str | None = None, ip: str | None = None,
                  data: dict[str, Any] | None = None) -> AuditEvent:
     """Append an event. The caller commits; the head row lock keeps the chain linear."""
@@ -67,7 +68,7 @@ def record_event(tag: Tag, *, actor: str, user_id: str | None = None,
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         db.session.add(head)
-    event = AuditEvent(seq=head.seq + 1, at=datetime.now(UTC), tag=tag.value, actor=actor,
+    event = AuditEvent(seq=head.seq + 1, at=datetime.now(UTC), tag=tag.value, actor=actor.label,
                        user_id=user_id, client_id=client_id, ip=ip, data=clean,
                        prev_hash=head.hash, hash="")
     event.hash = _digest(head.hash, _canonical(event))
@@ -129,13 +130,13 @@ def export_events(since: datetime, until: datetime) -> Iterator[str]:
                           "hash": event.hash}, ensure_ascii=False, default=str)
 
 
-def record_export(since: datetime, until: datetime, count: int) -> None:
-    record_event(Tag.AUDIT_EXPORTED, actor="operator:cli",
+def record_export(since: datetime, until: datetime, count: int, actor: Actor) -> None:
+    record_event(Tag.AUDIT_EXPORTED, actor=actor,
                  data={"since": since.isoformat(), "until": until.isoformat(), "count": count})
     db.session.commit()
 
 
-def purge_before(days: int) -> int:
+def purge_before(days: int, actor: Actor) -> int:
     """Delete events older than `days`, recording a checkpoint so the rest still verifies."""
     cutoff = datetime.now(UTC) - timedelta(days=days)
     last = db.session.execute(
@@ -150,7 +151,7 @@ def purge_before(days: int) -> int:
         db.session.add(AuditCheckpoint(id=1, seq=last.seq, hash=last.hash))
     else:
         checkpoint.seq, checkpoint.hash = last.seq, last.hash
-    record_event(Tag.AUDIT_PURGED, actor="operator:cli", data={"through_seq": last.seq,
+    record_event(Tag.AUDIT_PURGED, actor=actor, data={"through_seq": last.seq,
                                                                 "removed": removed})
     db.session.commit()
     return int(removed)

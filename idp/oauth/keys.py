@@ -13,6 +13,7 @@ from typing import Any
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
+from idp.audit.actors import Actor, cli_operator
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -75,7 +76,7 @@ class KeyManager:
         for key in current:  # the old key verifies until every token it signed has expired
             key.expires_at = activates + timedelta(seconds=self.retire_after)
         kid = self._create(alg, activates_at=activates)
-        record_event(Tag.KEY_ROTATED, actor="operator:cli", data={"kid": kid, "alg": alg,
+        record_event(Tag.KEY_ROTATED, actor=cli_operator(), data={"kid": kid, "alg": alg,
                      "activates_at": activates.isoformat()})
         db.session.commit()
         self.invalidate()
@@ -88,7 +89,7 @@ class KeyManager:
             kid=kid, alg=alg, activates_at=activates_at,
             private_sealed=self.box.seal(json.dumps(key.as_dict(private=True))),
             public_jwk=key.as_dict(private=False)))
-        record_event(Tag.KEY_CREATED, actor="system", data={"kid": kid, "alg": alg})
+        record_event(Tag.KEY_CREATED, actor=Actor.system(), data={"kid": kid, "alg": alg})
         return kid
 
     # --- reading ---

@@ -12,6 +12,7 @@ import requests
 from sqlalchemy import select
 
 from idp.accounts.sessions import SsoSession
+from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.dbutil import insert_ignoring_duplicates
@@ -79,7 +80,7 @@ class SessionEndHandler:
             else:
                 log.warning("back-channel logout to %s failed (status %s)", result.client_id,
                             result.status)
-                record_event(Tag.BACKCHANNEL_LOGOUT_FAILED, actor="system",
+                record_event(Tag.BACKCHANNEL_LOGOUT_FAILED, actor=Actor.system(),
                              user_id=notice.user_id, client_id=result.client_id,
                              data={"status": result.status, "attempt": notice.attempts})
         db.session.commit()

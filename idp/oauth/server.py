@@ -35,6 +35,7 @@ from joserfc.jwk import KeySet
 
 from idp.accounts.services import AccountService
 from idp.accounts.sessions import SessionService
+from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
@@ -286,8 +287,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             replayed = p.grants.by_code_hash(sha256_hex(code))
             if replayed is not None and replayed.client_id == client.client_id:
                 # RFC 6749 §4.1.2: a replayed code revokes what it produced.
-                p.grants.revoke(replayed, tag=Tag.CODE_REPLAYED, actor="client:" +
-                                client.client_id, ip=flask_request.remote_addr)
+                p.grants.revoke(replayed, tag=Tag.CODE_REPLAYED,
+                                actor=Actor.client(client.client_id),
+                                ip=flask_request.remote_addr)
         return data
 
     def delete_authorization_code(self, authorization_code: CodeData) -> None:
@@ -340,8 +342,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         self.request.idp_user = user
 
     def _reused(self, grant: Grant) -> None:
-        provider().grants.revoke(grant, tag=Tag.REFRESH_REUSED, actor="client:" +
-                                 grant.client_id, ip=flask_request.remote_addr)
+        provider().grants.revoke(grant, tag=Tag.REFRESH_REUSED,
+                                 actor=Actor.client(grant.client_id),
+                                 ip=flask_request.remote_addr)
         raise InvalidGrantError("The refresh token was already used; the grant is revoked.")
 
     def authenticate_user(self, refresh_token: RefreshToken) -> Any:
@@ -450,11 +453,11 @@ class Revocation(RevocationEndpoint):
     def revoke_token(self, token: FoundToken, request: Any) -> None:
         p = provider()
         if token.refresh is not None and token.grant is not None:
-            p.grants.revoke(token.grant, tag=Tag.TOKEN_REVOKED, actor="client:" +
-                            token.client_id, ip=flask_request.remote_addr)
+            p.grants.revoke(token.grant, tag=Tag.TOKEN_REVOKED,
+                            actor=Actor.client(token.client_id), ip=flask_request.remote_addr)
         elif token.access is not None:
             p.tokens.revoke_access_token(token.access)
-            record_event(Tag.TOKEN_REVOKED, actor="client:" + token.client_id,
+            record_event(Tag.TOKEN_REVOKED, actor=Actor.client(token.client_id),
                          client_id=token.client_id, ip=flask_request.remote_addr,
                          data={"jti": token.access.jti})
             db.session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from idp.accounts.models import User
 from idp.accounts.ports import AuthorizedApp
+from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.dbutil import insert_ignoring_duplicates
@@ -83,7 +84,7 @@ class ClientService:
                  backchannel_logout_uri: str | None = None, subject_type: str = "public",
                  sector_identifier: str | None = None, first_party: bool = False,
                  id_token_alg: str = "RS256", client_id: str | None = None,  # noqa: S107
-                 client_secret: str | None = None, actor: str = "operator:cli",
+                 client_secret: str | None = None, actor: Actor | None = None,
                  require_mfa: bool = False,
                  introspects_for: list[str] | None = None) -> Registered:
         grant_types = grant_types or ["authorization_code", "refresh_token"]
@@ -108,7 +109,7 @@ class ClientService:
             introspects_for=list(introspects_for or []))
         db.session.add(client)
         db.session.flush()
-        record_event(Tag.CLIENT_CREATED, actor=actor, client_id=client.client_id,
+        record_event(Tag.CLIENT_CREATED, actor=actor or Actor.system(), client_id=client.client_id,
                      data={"name": name, "auth_method": auth_method})
         db.session.commit()
         return Registered(client, secret)
@@ -292,7 +293,7 @@ class GrantService:
         return db.session.execute(
             select(Grant).where(Grant.code_hash == code_hash)).scalar_one_or_none()
 
-    def revoke(self, grant: Grant, *, tag: Tag, actor: str, ip: str | None = None) -> None:
+    def revoke(self, grant: Grant, *, tag: Tag, actor: Actor, ip: str | None = None) -> None:
         """Revoke a grant and everything descended from it, then commit."""
         if grant.revoked_at is None:
             grant.revoked_at = datetime.now(UTC)
@@ -345,7 +346,7 @@ class ConsentService:
         db.session.delete(consent)
         if self.grants is not None:
             self.grants.revoke_all(user_id, client_id=client_id)
-        record_event(Tag.CONSENT_REVOKED, actor="user:" + user_id, user_id=user_id,
+        record_event(Tag.CONSENT_REVOKED, actor=Actor.citizen(user_id), user_id=user_id,
                      client_id=client_id, ip=ip)
         db.session.commit()
         return True
@@ -372,12 +373,12 @@ class ConsentService:
             .with_for_update().execution_options(populate_existing=True)).scalar_one()
         consent.scope = " ".join(sorted(set(consent.scope.split()) | set(scope.split())))
         consent.granted_at = now
-        record_event(Tag.CONSENT_GRANTED, actor="user:" + user_id, user_id=user_id,
+        record_event(Tag.CONSENT_GRANTED, actor=Actor.citizen(user_id), user_id=user_id,
                      client_id=client_id, data={"scope": scope})
         db.session.commit()
 
     def deny(self, user_id: str, client_id: str) -> None:
-        record_event(Tag.CONSENT_DENIED, actor="user:" + user_id, user_id=user_id,
+        record_event(Tag.CONSENT_DENIED, actor=Actor.citizen(user_id), user_id=user_id,
                      client_id=client_id)
         db.session.commit()
 

@@ -34,6 +34,7 @@ from idp.accounts.views import (
     current_sso,
     form_expired_page,
 )
+from idp.audit.actors import Actor
 from idp.extensions import csrf
 from idp.http import error_response
 from idp.oauth.models import Client
@@ -390,7 +391,7 @@ def _logout_target() -> tuple[Client | None, str | None, dict[str, Any] | None, 
 
 def _finish_logout(sso: SsoSession | None, target: str | None) -> Response:
     if sso is not None:
-        provider().sessions.end(sso.sid, actor="user:" + sso.user_id, ip=request.remote_addr)
+        provider().sessions.end(sso.sid, actor=Actor.citizen(sso.user_id), ip=request.remote_addr)
     if target:
         params = [("state", request.values["state"])] if request.values.get("state") else []
         response = redirect(add_params_to_uri(target, params), 302)

@@ -289,7 +289,7 @@ def test_changing_the_phone_needs_codes_to_the_old_and_the_new_number(app, make_
     stored = db.session.get(User, user.id)
     assert stored.phone == new_phone and stored.phone_verified is True
     [changed] = audit_events(Tag.PHONE_CHANGED.value, user.id)
-    assert changed.data == {"via": "old_phone"} and changed.actor == "user:" + user.id
+    assert changed.data == {"via": "old_phone"} and changed.actor == "citizen:" + user.id
     assert "137****5678" in text_of(browser.client.get("/account"))
 
 

@@ -825,7 +825,7 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, m
     assert there.client.get("/account").status_code == 303
     assert theirs.client.get("/account").status_code == 200
     [logout] = audit_events(Tag.LOGOUT.value, user.id)
-    assert logout.data["sid"] == ended and logout.actor == "user:" + user.id
+    assert logout.data["sid"] == ended and logout.actor == "citizen:" + user.id
     assert [m["template"] for m in sms_messages(sms_platform, user.phone)] == \
         ["password_changed"]
 

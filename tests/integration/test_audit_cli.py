@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
+from idp.audit.actors import Actor
 from idp.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from idp.audit.services import GENESIS, _canonical, _digest, record_event
 from idp.audit.tags import Tag
@@ -96,11 +97,12 @@ def test_export_writes_one_verifiable_json_object_per_event(runner, flow):
         prev = record["hash"]
 
 
-def test_export_is_itself_audited(runner, flow):
+def test_export_is_itself_audited(runner, flow, monkeypatch):
+    monkeypatch.setenv("IDP_OPERATOR", "ops-zhang")  # the operator the audit names
     count = len(_seqs())
     runner.invoke(args=["audit", "export", "--since", "2000-01-01", "--until", "2100-01-01"])
     [exported] = audit_events(Tag.AUDIT_EXPORTED.value)
-    assert exported.actor == "operator:cli"
+    assert exported.actor == "operator:ops-zhang"
     assert exported.data == {"since": "2000-01-01T00:00:00", "until": "2100-01-01T00:00:00",
                              "count": count}
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
@@ -163,7 +165,7 @@ def _backdate_first(count: int, days: int) -> None:
 def aged_log(browser, make_user):
     """Three events written 200 days ago, then a real login today."""
     for n in range(3):
-        record_event(Tag.LOGIN_SUCCESS, actor=f"user:old{n}", user_id=f"old{n}",
+        record_event(Tag.LOGIN_SUCCESS, actor=Actor.citizen(f"old{n}"), user_id=f"old{n}",
                      ip="10.0.0.1", data={"sid": f"s{n}", "amr": ["pwd"]})
     db.session.commit()
     _backdate_first(3, 200)

@@ -12,6 +12,7 @@ import uuid
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from idp.audit.actors import Actor
 from idp.extensions import get_store
 from idp.oauth.tokens import TokenService
 from tests.conftest import remember_secret
@@ -126,7 +127,7 @@ def test_a_racing_update_never_brings_an_ended_session_back(app, browser, make_u
     sessions = app.extensions["idp.sessions"]
     sid = sid_of(browser)
     racing = sessions.get(sid)  # a request that read the session before the logout
-    assert sessions.end(sid, actor="user:" + user.id) is not None
+    assert sessions.end(sid, actor=Actor.citizen(user.id)) is not None
     sessions.add_client(racing, client.client_id)  # …and writes after it
     sessions.reauthenticated(racing, ["pwd"])
     assert get_store(app).get("sso:" + sid) is None

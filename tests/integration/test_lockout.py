@@ -148,7 +148,8 @@ def test_an_unknown_username_gets_the_same_answers_and_is_locked_too(app, browse
     assert sum(1 for e in failures if e.user_id == user.id) == 5
 
 
-def test_operator_unlock_lets_the_person_in_at_once(app, browser, make_user):
+def test_operator_unlock_lets_the_person_in_at_once(app, browser, make_user, monkeypatch):
+    monkeypatch.setenv("IDP_OPERATOR", "ops-zhang")  # the operator the audit names
     user = make_user()
     subject = lock_subject(app, user)
     _five_failures(app, browser, user.username, subject)
@@ -159,7 +160,7 @@ def test_operator_unlock_lets_the_person_in_at_once(app, browser, make_user):
     assert _guard(subject) is None  # the lock and the count are gone
     assert _attempt(browser, user.username, user.password).status_code == 303
     [unlocked] = audit_events(Tag.ACCOUNT_UNLOCKED.value, user.id)
-    assert unlocked.actor == "operator:cli"
+    assert unlocked.actor == "operator:ops-zhang"
 
 
 def test_operator_unlock_of_an_unknown_account_fails_with_exit_2(app):

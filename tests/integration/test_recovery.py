@@ -90,7 +90,7 @@ def test_resetting_changes_the_password_and_is_audited(app, make_user, sms_platf
     assert old.status_code == 400 and error_of(old) == WRONG_LOGIN
     assert _browser(app).login(user, password=NEW_PASSWORD).status_code == 303
     [reset] = audit_events(Tag.PASSWORD_RESET.value, user.id)
-    assert reset.actor == "user:" + user.id
+    assert reset.actor == "citizen:" + user.id
 
 
 def test_the_number_gets_a_password_reset_notice(app, make_user, sms_platform):

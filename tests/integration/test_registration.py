@@ -77,7 +77,7 @@ def test_the_right_code_creates_a_verified_account_signs_in_and_is_audited(brows
     account = browser.client.get("/account")
     assert account.status_code == 200 and user.username in text_of(account)
     [registered] = audit_events(Tag.USER_REGISTERED.value)
-    assert registered.user_id == user.id and registered.actor == "user:" + user.id
+    assert registered.user_id == user.id and registered.actor == "citizen:" + user.id
     assert len(audit_events(Tag.USER_CREATED.value, user.id)) == 1
 
 

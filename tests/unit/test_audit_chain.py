@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
+from idp.audit.actors import Actor
 from idp.audit.models import AuditEvent
 from idp.audit.services import FORBIDDEN_KEYS, GENESIS, record_event, verify_chain
 from idp.audit.tags import Tag
@@ -17,7 +18,7 @@ from idp.extensions import db
 def record_three() -> list[int]:
     seqs = []
     for n in range(3):
-        event = record_event(Tag.LOGIN_SUCCESS, actor=f"user:u{n}", user_id=f"u{n}",
+        event = record_event(Tag.LOGIN_SUCCESS, actor=Actor.citizen(f"u{n}"), user_id=f"u{n}",
                              ip="10.0.0.1", data={"sid": f"s{n}", "amr": ["pwd"]})
         seqs.append(event.seq)
     db.session.commit()
@@ -81,7 +82,7 @@ def test_chain_verifies_whatever_the_time_zone_of_the_reader(china_standard_time
 
 @pytest.mark.parametrize("key", sorted(FORBIDDEN_KEYS))
 def test_forbidden_keys_never_reach_the_stored_row(key):
-    event = record_event(Tag.TOKEN_REVOKED, actor="client:c1", client_id="c1",
+    event = record_event(Tag.TOKEN_REVOKED, actor=Actor.client("c1"), client_id="c1",
                          data={key: "s3cr3t-value", "grant": "g1"})
     db.session.commit()
     db.session.expire_all()
@@ -98,7 +99,7 @@ def test_password_and_token_are_among_the_forbidden_keys():
 
 
 def test_forbidden_keys_are_dropped_at_any_depth():
-    event = record_event(Tag.LOGIN_FAILURE, actor="anonymous",
+    event = record_event(Tag.LOGIN_FAILURE, actor=Actor.anonymous(),
                          data={"details": {"password": "s3cr3t-value", "reason": "x"},
                                "steps": [{"token": "s3cr3t-value", "n": 1}]})
     db.session.commit()

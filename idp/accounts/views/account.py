@@ -35,6 +35,7 @@ from idp.accounts.views.common import (
     unknown_step,
     when,
 )
+from idp.audit.actors import Actor
 from idp.audit.tags import Tag
 from idp.extensions import get_settings
 
@@ -118,7 +119,7 @@ def end_session(sso: SsoSession, user: User, sid: str) -> Response:
     target = sessions().get(sid)
     if target is None or target.user_id != user.id:
         return _back("sessions")
-    sessions().end(sid, actor="user:" + user.id, ip=request.remote_addr)
+    sessions().end(sid, actor=Actor.citizen(user.id), ip=request.remote_addr)
     if sid == sso.sid:
         return redirect(url_for("accounts.home"), 303)
     return _back("sessions", _("The session was ended."))
@@ -149,7 +150,7 @@ def change_password(sso: SsoSession, user: User) -> Response:
                                                                     user))
             if not problems:
                 accounts().change_password(user, form.password.data or "", request.remote_addr)
-                ended = sessions().end_all(user.id, actor="user:" + user.id,
+                ended = sessions().end_all(user.id, actor=Actor.citizen(user.id),
                                            ip=request.remote_addr, keep=sso.sid)
                 if user.phone:
                     sms_codes().deliver(user.phone, "password_changed", {})
@@ -187,7 +188,7 @@ def change_phone(sso: SsoSession, user: User) -> Response:
             error = _("A code is wrong or has expired.")
         else:
             try:
-                accounts().change_phone(user, new_phone, actor="user:" + user.id,
+                accounts().change_phone(user, new_phone, actor=Actor.citizen(user.id),
                                         ip=request.remote_addr, via="old_phone")
             except AccountError:
                 error = _("This mobile number is already registered. Log in, or use "
@@ -206,7 +207,7 @@ def totp(sso: SsoSession, user: User) -> Response:
     form = CodeForm()
     error = None
     if request.method == "POST" and request.form.get("step") == "remove":
-        mfa().remove_totp(user, actor="user:" + user.id, ip=request.remote_addr)
+        mfa().remove_totp(user, actor=Actor.citizen(user.id), ip=request.remote_addr)
         return _back("security", _("The authenticator app was removed."))
     enrolment = mfa().pending_totp(user) if request.method == "POST" else None
     if request.method == "POST" and form.validate_on_submit():

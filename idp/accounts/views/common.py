@@ -21,6 +21,7 @@ from idp.accounts.mfa import MfaService
 from idp.accounts.models import User
 from idp.accounts.services import AccountService
 from idp.accounts.sessions import SessionService, SsoSession
+from idp.audit.actors import Actor
 from idp.extensions import get_settings
 
 SESSION_COOKIE = "idp_sso"
@@ -166,7 +167,8 @@ def start_session(user_id: str, factors: list[str], next_url: str) -> Response:
         sso = existing
     else:
         if existing is not None:
-            sessions().end(existing.sid, actor="user:" + existing.user_id, ip=request.remote_addr)
+            sessions().end(existing.sid, actor=Actor.citizen(existing.user_id),
+                           ip=request.remote_addr)
         sso, cookie = sessions().create(user_id, amr, ip=request.remote_addr,
                                         user_agent=request.user_agent.string)
         set_session_cookie(response, cookie)

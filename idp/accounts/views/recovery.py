@@ -20,6 +20,7 @@ from idp.accounts.views.common import (
     sms_codes,
     unknown_step,
 )
+from idp.audit.actors import Actor
 
 PHONE_KEY = "reset_phone"
 
@@ -54,7 +55,7 @@ def recover() -> Response:
                 error = _("The code is wrong or has expired.")
             else:
                 accounts().reset_password(user, password, request.remote_addr)
-                sessions().end_all(user.id, actor="user:" + user.id, ip=request.remote_addr)
+                sessions().end_all(user.id, actor=Actor.citizen(user.id), ip=request.remote_addr)
                 sms_codes().deliver(phone, "password_reset_done", {})
                 session.pop(PHONE_KEY, None)
                 response = page("recovered.html")
