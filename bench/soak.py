@@ -54,7 +54,9 @@ def table_stats() -> dict[str, tuple[int, int]]:
 
 def purge() -> str:
     env = {**os.environ, "IDP_DATABASE_URL": targets.DATABASE_URL,
-           "IDP_REDIS_URL": targets.REDIS_URL}
+           "IDP_REDIS_URL": targets.REDIS_URL,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(targets.ROOT),
+                                                      os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([str(Path(sys.executable).with_name("idp")), "tokens", "purge"],
                           env=env, cwd=targets.ROOT, capture_output=True, text=True,
                           timeout=300)
