@@ -116,7 +116,10 @@ class SessionService:
         if raw is None:
             return None
         session = decode_session(raw)
-        if session.created + self.max_ttl <= int(time.time()):
+        now = int(time.time())
+        # Both lifetimes are checked here, not only by the store's TTL: a store that kept the
+        # key longer (or a clock that moved) never extends a session.
+        if session.created + self.max_ttl <= now or session.last_seen + self.idle_ttl <= now:
             return None
         return session
 
