@@ -146,19 +146,27 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     from idp.oauth.server import Provider, build_server
     from idp.oauth.services import ClientService, CodeService, ConsentService, GrantService
     from idp.oauth.tokens import TokenService
-    from idp.security.crypto import KeyedHash, SecretBox, derive_key
+    from idp.security.crypto import KeyedHash, Keyring, derive_key
     from idp.security.passwords import Passwords
 
     store = get_store(app)
-    secret = settings.secret_key
+    # design.md "Keys": the cookie secret signs cookies only. Sealing uses a versioned keyring,
+    # lookups and pairwise subjects a stable pepper; in development both fall back to keys
+    # derived from IDP_SECRET_KEY (which is also how values written before were sealed).
+    secret = settings.lookup_pepper or settings.secret_key
+    keyring = Keyring.parse(settings.sealing_keys, legacy_secret=settings.secret_key) \
+        if settings.sealing_keys else \
+        Keyring([("k0", derive_key(settings.secret_key, "keyring:k0"))], settings.secret_key)
+    app.extensions["idp.keyring"] = keyring
     # The audit chain head's MAC key lives outside the database (design.md "Actors").
-    app.extensions["idp.audit_key"] = derive_key(settings.audit_key or secret, "audit-head")
+    app.extensions["idp.audit_key"] = derive_key(settings.audit_key or settings.secret_key,
+                                                 "audit-head")
     passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost,
                           settings.argon2_parallelism)
     clock = Clock()
     guard = LoginGuard(clock, settings.lockout_threshold, settings.lockout_seconds,
                        settings.login_ip_limit)
-    accounts = AccountService(passwords, guard, SecretBox(secret, "id-number"),
+    accounts = AccountService(passwords, guard, keyring.box("id-number"),
                               KeyedHash(secret, "id-number"), KeyedHash(secret, "login-subject"))
     sessions = SessionService(store, KeyedHash(secret, "sso-session"),
                               settings.session_idle_ttl, settings.session_max_ttl)
@@ -166,8 +174,8 @@ def _wire_services(app: Flask, settings: Settings) -> None:
                          CodeLimits(settings.sms_code_ttl, settings.sms_max_tries,
                                     settings.sms_interval, settings.sms_daily_limit,
                                     settings.sms_ip_hourly_limit))
-    mfa = MfaService(store, SecretBox(secret, "totp"), KeyedHash(secret, "recovery-code"))
-    keys = KeyManager(SecretBox(secret, "signing-key"), settings.key_publish_lead,
+    mfa = MfaService(store, keyring.box("totp"), KeyedHash(secret, "recovery-code"))
+    keys = KeyManager(keyring.box("signing-key"), settings.key_publish_lead,
                       retire_after=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
                       cache_ttl=settings.key_cache_ttl)
     tokens = TokenService(keys, settings.issuer, KeyedHash(secret, "pairwise-sub"),

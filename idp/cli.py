@@ -325,6 +325,19 @@ def keys_rotate(alg: str, activate_in: int | None) -> None:
                    f"{key.activates_at.isoformat()}")
 
 
+@keys_group.command("reseal")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@with_appcontext
+def keys_reseal(batch: int) -> None:
+    """Re-seal every value sealed at rest (ID numbers, authenticator secrets, signing keys)
+    with the first key of IDP_SEALING_KEYS; run after putting a new key first."""
+    from idp.reseal import reseal
+
+    done = reseal(current_app.extensions["idp.keyring"], batch=batch,
+                  progress=lambda what, n: click.echo(f"reseal: {what}: {n} so far"))
+    click.echo("resealed " + ", ".join(f"{n} {what}" for what, n in done.items()))
+
+
 @keys_group.command("list")
 @with_appcontext
 def keys_list() -> None:

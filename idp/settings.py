@@ -30,6 +30,8 @@ class Settings:
     env: str = "development"  # IDP_ENV: development | production | test
     secret_key: str = DEV_SECRET_KEY  # IDP_SECRET_KEY: signs cookies, derives encryption keys
     audit_key: str = ""  # IDP_AUDIT_KEY: seals the audit chain head; empty = from IDP_SECRET_KEY
+    sealing_keys: str = ""  # IDP_SEALING_KEYS: "kid:secret …", the first seals; empty = dev key
+    lookup_pepper: str = ""  # IDP_LOOKUP_PEPPER: keyed hashes and pairwise subjects (stable)
     issuer: str = DEV_ISSUER  # IDP_ISSUER: the `iss` of every token; https in production
     database_url: str = "sqlite:///instance/idp.db"  # IDP_DATABASE_URL
     redis_url: str = ""  # IDP_REDIS_URL: empty = in-process store (single process only)
@@ -156,6 +158,13 @@ class Settings:
                                 "IDP_GRACEFUL_TIMEOUT (≤ 120) must be positive seconds")
         if not 0 <= self.clock_leeway <= 300:
             raise SettingsError("IDP_CLOCK_LEEWAY must be between 0 and 300 seconds")
+        if self.sealing_keys:
+            try:
+                parse_keyring(self.sealing_keys)
+            except ValueError as error:
+                raise SettingsError(f"IDP_SEALING_KEYS: {error}") from None
+        if self.lookup_pepper and len(self.lookup_pepper) < 32:
+            raise SettingsError("IDP_LOOKUP_PEPPER must be at least 32 characters")
         if self.audit_key and len(self.audit_key) < 32:
             raise SettingsError("IDP_AUDIT_KEY must be at least 32 characters")
         if self.reauth_max_age <= 0:
@@ -182,6 +191,11 @@ class Settings:
             raise SettingsError(f"IDP_SECRET_KEY is too predictable (needs about {MIN_SECRET_BITS}"
                                 " bits of randomness): generate one with `python3 -c 'import "
                                 "secrets; print(secrets.token_urlsafe(48))'`")
+        for name in ("sealing_keys", "lookup_pepper", "audit_key"):
+            value = getattr(self, name)
+            if not value or self.secret_key in value:
+                raise SettingsError(f"IDP_{name.upper()} must be set in production, apart from "
+                                    "IDP_SECRET_KEY (which only signs cookies)")
         environ = os.environ if environ is None else environ
         if environ.get("FLASK_DEBUG", "").strip().lower() not in {"", "0", "false", "no",
                                                                   "off"}:
@@ -199,6 +213,20 @@ class Settings:
                                 "delivers nothing)")
         if self.audit_retention_days < 180:
             raise SettingsError("IDP_AUDIT_RETENTION_DAYS must be at least 180 in production")
+
+
+def parse_keyring(spec: str) -> list[tuple[str, bytes]]:
+    """`kid:secret kid:secret …` (the first seals); each secret at least 32 characters."""
+    keys = []
+    for item in spec.split():
+        kid, sep, secret = item.partition(":")
+        if not sep or not kid.isalnum() or len(kid) > 16 or len(secret) < 32:
+            raise ValueError("each key is kid:secret, kid alphanumeric (at most 16), the secret "
+                             "at least 32 characters")
+        keys.append((kid, secret.encode()))
+    if not keys or len({kid for kid, _ in keys}) != len(keys):
+        raise ValueError("give at least one key, each key id once")
+    return keys
 
 
 MIN_SECRET_BITS = 128

@@ -14,7 +14,7 @@ from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.security import totp
-from idp.security.crypto import KeyedHash, SecretBox
+from idp.security.crypto import KeyedHash, SealingBox
 from idp.store import Store
 
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -29,7 +29,7 @@ class Enrolment:
 
 
 class MfaService:
-    def __init__(self, store: Store, box: SecretBox, hasher: KeyedHash) -> None:
+    def __init__(self, store: Store, box: SealingBox, hasher: KeyedHash) -> None:
         self.store = store
         self.box = box
         self.hasher = hasher

@@ -22,7 +22,7 @@ from idp.audit.models import AuditEvent
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
-from idp.security.crypto import KeyedHash, SecretBox
+from idp.security.crypto import KeyedHash, SealingBox
 from idp.security.password_policy import password_problems
 from idp.security.passwords import Passwords
 from realname import TrustLevel, is_valid_id_number
@@ -46,7 +46,7 @@ class LoginResult:
 
 
 class AccountService:
-    def __init__(self, passwords: Passwords, guard: LoginGuard, id_box: SecretBox,
+    def __init__(self, passwords: Passwords, guard: LoginGuard, id_box: SealingBox,
                  id_hasher: KeyedHash, login_hasher: KeyedHash) -> None:
         self.passwords = passwords
         self.guard = guard

@@ -18,7 +18,7 @@ from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.oauth.models import SigningKey, aware
-from idp.security.crypto import SecretBox
+from idp.security.crypto import SealingBox
 
 SUPPORTED_ALGS = ("RS256", "ES256")
 
@@ -41,7 +41,7 @@ def _generate(alg: str, kid: str) -> RSAKey | ECKey:
 class KeyManager:
     """Holds the key set in memory per worker, reloading it every `cache_ttl` seconds."""
 
-    def __init__(self, box: SecretBox, publish_lead: int, retire_after: int, cache_ttl: int):
+    def __init__(self, box: SealingBox, publish_lead: int, retire_after: int, cache_ttl: int):
         self.box = box
         self.publish_lead = publish_lead
         self.retire_after = retire_after

@@ -128,7 +128,7 @@ def test_private_keys_are_sealed_at_rest(provider):
     for row in rows:
         private = json.loads(provider.keys.box.open(row.private_sealed))
         assert private["kid"] == row.kid
-        assert row.private_sealed.startswith("v1.")
+        assert row.private_sealed.startswith("v2." + provider.keys.box.keyring.active + ".")
         assert private["d"] not in row.private_sealed
         assert '"d"' not in row.private_sealed
         assert "d" not in row.public_jwk

@@ -14,6 +14,9 @@ from idp.settings import DEV_SECRET_KEY, Settings, SettingsError
 PRODUCTION = {
     "IDP_ENV": "production",
     "IDP_SECRET_KEY": "Vq3r8ZxP0mL7tN2wK9sB4yF6hJ1cD5gA8eR0uT3iO6pQwE",
+    "IDP_SEALING_KEYS": "k2:Nf8sQ3vL1xW7pR4tY9bE2mK6hJ0cA5gD k1:Zq1wX2cV3bN4mL5kJ6hG7fD8sA9pO0iU",
+    "IDP_LOOKUP_PEPPER": "pepper-Xy7Lm2Qw9Rt4Vb8Nc3Ks6Hd1Fg5Ja0Pz",
+    "IDP_AUDIT_KEY": "audit-Mn4Bv7Cx2Zl9Kj5Hg8Fd3Sa6Qw1Er0Ty",
     "IDP_ISSUER": "https://id.example.gov.cn",
     "IDP_DATABASE_URL": "postgresql://idp@db.internal/idp",
     "IDP_REDIS_URL": "redis://cache.internal:6379/0",
