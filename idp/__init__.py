@@ -140,6 +140,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     from idp.accounts.mfa import MfaService
     from idp.accounts.services import AccountService
     from idp.accounts.sessions import SessionService
+    from idp.accounts.signin import SignIn
     from idp.clock import Clock
     from idp.oauth.keys import KeyManager
     from idp.oauth.logout import SessionEndHandler
@@ -198,6 +199,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     accounts.on_credentials_reset.append(grants.revoke_all)
     app.extensions.update({
         "idp.clock": clock, "idp.accounts": accounts, "idp.sessions": sessions,
+        "idp.signin": SignIn(sessions, guard),
         "idp.provider": provider,
         "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
         "idp.mfa": mfa, "idp.authorizations": consents, "idp.session_end": session_end,

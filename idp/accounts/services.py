@@ -274,8 +274,4 @@ class AccountService:
             .order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
 
     # --- audit helpers for views ---
-    def record_login_success(self, user_id: str, sid: str, amr: list[str],
-                             ip: str | None) -> None:
-        record_event(Tag.LOGIN_SUCCESS, actor=Actor.citizen(user_id), user_id=user_id, ip=ip,
-                     data={"sid": sid, "amr": amr})
-        db.session.commit()
+

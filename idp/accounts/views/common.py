@@ -14,14 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from idp.accounts.assurance import amr_for
 from idp.accounts.codes import SendOutcome, SmsCodes
 from idp.accounts.lockout import Gate
 from idp.accounts.mfa import MfaService
 from idp.accounts.models import User
 from idp.accounts.services import AccountService
 from idp.accounts.sessions import SessionService, SsoSession
-from idp.audit.actors import Actor
+from idp.accounts.signin import SignIn
 from idp.extensions import get_settings
 
 SESSION_COOKIE = "idp_sso"
@@ -156,24 +155,15 @@ def policy_messages(problems: list[str]) -> list[str]:
 
 
 def start_session(user_id: str, factors: list[str], next_url: str) -> Response:
-    """Sign the person in with `factors` (all of this authentication: a login's own, or a
-    step-up's together with the session's) and go on to next_url. The session's amr, and so
-    whether it holds `mfa`, comes only from assurance.amr_for."""
-    existing = current_sso(touch=False)
+    """Sign the person in with `factors` through the sign-in service (accounts.signin) and go
+    on to next_url; the cookie is set when a new session began."""
+    signin = cast(SignIn, current_app.extensions["idp.signin"])
+    done = signin.complete(user_id, factors, current=current_sso(touch=False),
+                           ip=request.remote_addr, user_agent=request.user_agent.string)
     response = redirect(next_url, 303)
-    amr = amr_for(factors)
-    if existing is not None and existing.user_id == user_id:
-        sessions().reauthenticated(existing, amr)
-        sso = existing
-    else:
-        if existing is not None:
-            sessions().end(existing.sid, actor=Actor.citizen(existing.user_id),
-                           ip=request.remote_addr)
-        sso, cookie = sessions().create(user_id, amr, ip=request.remote_addr,
-                                        user_agent=request.user_agent.string)
-        set_session_cookie(response, cookie)
+    if done.cookie is not None:
+        set_session_cookie(response, done.cookie)
     session.pop(PENDING, None)
-    accounts().record_login_success(user_id, sso.sid, sso.amr, request.remote_addr)
     return response
 
 
