@@ -1,1 +1,0 @@
-"""What business systems use: the Python SDK and a sample business system (HTTP only)."""

@@ -1,1 +1,0 @@
-"""Natural-person accounts: the account record, password login and the SSO session."""

@@ -1,1 +1,0 @@
-"""Security primitives: password hashing, encryption at rest, keyed hashes, random tokens."""

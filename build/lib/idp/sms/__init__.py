@@ -1,1 +1,0 @@
-"""SMS gateways: one small interface, a signed HTTP adapter and a development outbox."""
