@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -232,6 +233,25 @@ def clean_state(app: Flask) -> Iterator[None]:
         app.extensions["idp.provider"].clients.forget()
         SHORT_CODES.clear()
         assert leaks == [], f"secrets reached the logs or the audit table: {leaks}"
+
+
+@contextmanager
+def app_like(base: Flask, **values: Any) -> Iterator[Flask]:
+    """A second provider with the session app's settings but for `values` (another database,
+    store, keys …): its own engine, store and caches, disposed afterwards."""
+    settings = base.extensions["idp.settings"]
+    values.setdefault("secret_key", TEST_SECRET)
+    values.setdefault("issuer", settings.issuer)
+    values.setdefault("database_url", settings.database_url)
+    other = create_app(Settings.from_env({}, env="test", argon2_memory_kib=8192,
+                                         argon2_time_cost=1, **values), TESTING=True)
+    other.test_client_class = IsolatedClient
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

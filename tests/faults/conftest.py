@@ -17,11 +17,9 @@ import pytest
 import redis
 from flask import Flask
 
-from idp import create_app
 from idp.audit.services import verify_chain
 from idp.extensions import db
-from idp.settings import Settings
-from tests.conftest import TEST_SECRET, IsolatedClient, free_port
+from tests.conftest import app_like, free_port
 
 
 def _wait(check: Any, what: str, seconds: float = 20.0) -> None:
@@ -159,24 +157,16 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 def app_on(base: Flask, *, redis_url: str = "", database_url: str | None = None,
            migrate: bool = False, **values: Any) -> Iterator[Flask]:
     """An app with the session's settings, bound to the faulty services."""
-    settings = base.extensions["idp.settings"]
-    other = create_app(Settings.from_env(
-        {}, env="test", secret_key=TEST_SECRET, issuer=settings.issuer,
-        database_url=database_url or settings.database_url, redis_url=redis_url,
-        argon2_memory_kib=8192, argon2_time_cost=1, **values), TESTING=True)
-    other.test_client_class = IsolatedClient
-    if migrate:
-        with other.app_context():
-            from flask_migrate import upgrade
+    if database_url:
+        values["database_url"] = database_url
+    with app_like(base, redis_url=redis_url, **values) as other:
+        if migrate:
+            with other.app_context():
+                from flask_migrate import upgrade
 
-            upgrade()
-            other.extensions["idp.provider"].keys.ensure_keys()
-    try:
+                upgrade()
+                other.extensions["idp.provider"].keys.ensure_keys()
         yield other
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -5,18 +5,15 @@ subjects use a stable pepper, so rotating the cookie secret changes neither."""
 from __future__ import annotations
 
 import secrets
-from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from idp import create_app
 from idp.accounts.models import User
 from idp.extensions import db
 from idp.oauth.models import SigningKey
 from idp.reseal import reseal
 from idp.security.crypto import Keyring, SealingBox, SecretBox
-from idp.settings import Settings
-from tests.conftest import TEST_SECRET, remember_secret
+from tests.conftest import TEST_SECRET, app_like, remember_secret
 
 OLD = "k1:" + "o" * 8 + secrets.token_urlsafe(32)
 NEW = "k2:" + "n" * 8 + secrets.token_urlsafe(32)
@@ -40,20 +37,9 @@ def test_values_sealed_before_keyrings_still_open_with_the_secret_they_came_from
         "JBSWY3DPEHPK3PXP"
 
 
-@contextmanager
 def app_with_keys(app, database: str, **values):
     """An app on a database of its own (its signing keys sealed under its own keyring)."""
-    base = app.extensions["idp.settings"]
-    values.setdefault("secret_key", TEST_SECRET)
-    other = create_app(Settings.from_env(
-        {}, env="test", issuer=base.issuer, database_url=database,
-        argon2_memory_kib=8192, argon2_time_cost=1, **values), TESTING=True)
-    try:
-        yield other
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    return app_like(app, database_url=database, **values)
 
 
 def _first_app(app, database: str, **values) -> None:

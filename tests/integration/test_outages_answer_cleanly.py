@@ -8,16 +8,12 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from idp import create_app
-from idp.extensions import db
-from idp.settings import Settings
-from tests.conftest import TEST_SECRET, Browser, IsolatedClient, csrf_from, free_port
+from tests.conftest import Browser, app_like, csrf_from, free_port
 from tests.integration.helpers import tokens_for
 
 UNAVAILABLE_PAGE = "服务暂时不可用，请稍后再试。"
@@ -56,21 +52,9 @@ def frozen() -> Iterator[FrozenServer]:
     server.close()
 
 
-@contextmanager
-def app_with(app: Flask, **values: Any) -> Iterator[Flask]:
+def app_with(app: Flask, **values: Any) -> Any:
     """An app like the session's (same database and keys unless told otherwise)."""
-    base = app.extensions["idp.settings"]
-    values.setdefault("database_url", base.database_url)
-    settings = Settings.from_env({}, env="test", secret_key=TEST_SECRET, issuer=base.issuer,
-                                 argon2_memory_kib=8192, argon2_time_cost=1, **values)
-    other = create_app(settings, TESTING=True)
-    other.test_client_class = IsolatedClient
-    try:
-        yield other
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    return app_like(app, **values)
 
 
 def assert_json_unavailable(response: Any) -> None:
