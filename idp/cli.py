@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -372,7 +373,7 @@ def ensure_demo_data(app: Flask) -> dict[str, Any] | None:
         accounts.create_user(username=DEMO_USERNAME, password=DEMO_PASSWORD, phone="13800000000",
                              name="演示用户", trust_level=3, actor=Actor.system("demo"),
                              phone_verified=True)  # its codes go to the dev outbox
-        db.session.commit()
+    db.session.commit()
     return {"client_id": DEMO_CLIENT_ID, "client_secret": registered.client_secret,
             "redirect_uri": redirect, "username": DEMO_USERNAME, "password": DEMO_PASSWORD}
 
@@ -456,10 +457,29 @@ def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
     _Gunicorn().run()
 
 
+def _committing(callback: Any) -> Any:
+    """A command is a unit of work, like a request: services flush, and the command commits
+    once when it finishes (nothing when it fails)."""
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from idp.extensions import db
+
+        result = callback(*args, **kwargs)
+        if db.session().in_transaction():
+            db.session.commit()
+        return result
+
+    run.commits = True  # type: ignore[attr-defined]
+    return run
+
+
 def register_cli(app: Flask) -> None:
-    for command in (clients_group, users_group, keys_group, sms_group, audit_group,
-                    logout_group, tokens_group):
-        app.cli.add_command(command)
+    for group in (clients_group, users_group, keys_group, sms_group, audit_group,
+                  logout_group, tokens_group):
+        for command in group.commands.values():
+            if command.callback is not None and not getattr(command.callback, "commits", False):
+                command.callback = _committing(command.callback)
+        app.cli.add_command(group)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from idp.extensions import db
 from idp.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,9 @@ def unavailable(exc: Exception) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
+    # An exception ends the unit of work without it: roll back before the error response
+    # passes through commit_unit_of_work.
+    db.session.rollback()
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     if isinstance(exc, OUTAGES) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
@@ -181,9 +185,19 @@ class AsciiQueryString:
         return self.app(environ, start_response)
 
 
+def commit_unit_of_work(response: Response) -> Response:
+    """The request is the unit of work (design.md): services flush, and what the request did
+    commits here once, whatever the status (a refused login's audit row counts too). An
+    exception rolls back first (_unexpected), so nothing it half-did is committed."""
+    if db.session().in_transaction():
+        db.session.commit()
+    return response
+
+
 def init_http(app: Flask, *, hsts: bool) -> None:
     app.before_request(_guard_input)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.after_request(lambda response: security_headers(response, hsts))
+    app.after_request(commit_unit_of_work)
     app.wsgi_app = AsciiQueryString(app.wsgi_app)  # type: ignore[method-assign]

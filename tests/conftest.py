@@ -329,6 +329,7 @@ def make_client(app: Flask) -> Any:
         kwargs.setdefault("first_party", True)
         kwargs.setdefault("redirect_uris", [redirect_uri])
         registered = app.extensions["idp.provider"].clients.register(**kwargs)
+        db.session.commit()
         remember_secret(registered.client_secret)
         return TestClient(registered.client.client_id, registered.client_secret,
                           kwargs["redirect_uris"][0])

@@ -75,7 +75,7 @@ class SmsCodes:
                      data={"purpose": purpose, "phone": phone[:3] + "****" + phone[-4:],
                            "notice": notice, "delivered": result.success,
                            "error": result.error})
-        db.session.commit()
+        db.session.flush()
         if not result.success:
             self.store.delete(self._key(purpose, phone), f"sms-gap:{phone}")
             return SendOutcome(False, "gateway")

@@ -78,19 +78,18 @@ class MfaService:
         moved = db.session.execute(
             update(User).where(User.id == user.id, User.totp_last_step < step)
             .values(totp_last_step=step))
-        db.session.commit()
         return moved.rowcount == 1  # type: ignore[attr-defined]
 
     def remove_totp(self, user: User, actor: Actor, ip: str | None) -> None:
         user.totp_secret_sealed, user.totp_last_step = None, 0
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         record_event(Tag.TOTP_REMOVED, actor=actor, user_id=user.id, ip=ip)
-        db.session.commit()
+        db.session.flush()
 
     def record_result(self, user: User, method: str, ok: bool, ip: str | None) -> None:
         record_event(Tag.MFA_SUCCESS if ok else Tag.MFA_FAILURE, actor=Actor.citizen(user.id),
                      user_id=user.id, ip=ip, data={"method": method})
-        db.session.commit()
+        db.session.flush()
 
     # --- recovery codes ---
     def issue_recovery_codes(self, user: User, ip: str | None, count: int = 10) -> list[str]:
@@ -102,7 +101,7 @@ class MfaService:
             db.session.add(RecoveryCode(user_id=user.id, code_hash=self.hasher.digest(code)))
         record_event(Tag.RECOVERY_CODES_ISSUED, actor=Actor.citizen(user.id), user_id=user.id,
                      ip=ip, data={"count": count})
-        db.session.commit()
+        db.session.flush()
         return [f"{c[:5]}-{c[5:]}" for c in codes]
 
     def use_recovery_code(self, user: User, code: str, ip: str | None) -> bool:
@@ -113,10 +112,9 @@ class MfaService:
                                        RecoveryCode.used_at.is_(None))
             .values(used_at=datetime.now(UTC)))
         if used.rowcount != 1:  # type: ignore[attr-defined]
-            db.session.rollback()
-            return False
+            return False  # nothing matched, nothing changed
         record_event(Tag.RECOVERY_CODE_USED, actor=Actor.citizen(user.id), user_id=user.id, ip=ip)
-        db.session.commit()
+        db.session.flush()
         return True
 
     def recovery_codes_left(self, user: User) -> int:

@@ -111,7 +111,7 @@ class AccountService:
                                 name=(name or "").strip() or None, actor=None,
                                 phone_verified=True)
         record_event(Tag.USER_REGISTERED, actor=Actor.citizen(user.id), user_id=user.id, ip=ip)
-        db.session.commit()
+        db.session.flush()
         return user
 
     def set_trust_level(self, user: User, level: int, actor: Actor) -> None:
@@ -187,7 +187,7 @@ class AccountService:
             self.guard.succeeded(subject)
             if check.needs_rehash:
                 user.password_hash = self.passwords.hash(password)
-                db.session.commit()
+                db.session.flush()
             return LoginResult(user, gate)
         record_event(Tag.LOGIN_FAILURE, actor=Actor.anonymous(), user_id=user.id if user else None,
                      ip=ip, data={"reason": reason, "failures": gate.slot})
@@ -225,7 +225,7 @@ class AccountService:
         user.password_changed_at = datetime.now(UTC)
         self.guard.unlock(self.lock_subject(user.username, user))
         record_event(tag, actor=actor, user_id=user.id, ip=ip)
-        db.session.commit()
+        db.session.flush()
 
     def reset_password(self, user: User, password: str, ip: str | None) -> None:
         """Forgotten password: new password, and every grant of the account revoked."""
@@ -250,7 +250,7 @@ class AccountService:
     def unlock(self, user: User, actor: Actor) -> None:
         self.guard.unlock(self.lock_subject(user.username, user))
         record_event(Tag.ACCOUNT_UNLOCKED, actor=actor, user_id=user.id)
-        db.session.commit()
+        db.session.flush()
 
     # --- phone ---
     def change_phone(self, user: User, new_phone: str, *, actor: Actor, ip: str | None,
@@ -263,7 +263,7 @@ class AccountService:
             raise AccountError("exists", "this mobile number is already registered")
         user.phone, user.phone_verified = new_phone, True
         record_event(Tag.PHONE_CHANGED, actor=actor, user_id=user.id, ip=ip, data={"via": via})
-        db.session.commit()
+        db.session.flush()
 
     def recent_sign_ins(self, user_id: str, limit: int = 30) -> list[AuditEvent]:
         """The person's last sign-in events (successes, failures, second factors)."""

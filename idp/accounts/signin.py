@@ -46,5 +46,5 @@ class SignIn:
             session, cookie = self.sessions.create(user_id, amr, ip=ip, user_agent=user_agent)
         record_event(Tag.LOGIN_SUCCESS, actor=actor or Actor.citizen(user_id), user_id=user_id,
                      ip=ip, data={"sid": session.sid, "amr": session.amr})
-        db.session.commit()
+        db.session.flush()
         return SignedIn(session, cookie)

@@ -111,7 +111,7 @@ class ClientService:
         db.session.flush()
         record_event(Tag.CLIENT_CREATED, actor=actor or Actor.system(), client_id=client.client_id,
                      data={"name": name, "auth_method": auth_method})
-        db.session.commit()
+        db.session.flush()
         return Registered(client, secret)
 
     def _validate(self, name: str, redirect_uris: list[str], auth_method: str,
@@ -314,7 +314,7 @@ class GrantService:
         if client_id:
             where.append(Grant.client_id == client_id)
         db.session.execute(update(Grant).where(*where).values(revoked_at=datetime.now(UTC)))
-        db.session.commit()
+        db.session.flush()
 
     def revoke_for_session(self, sid: str) -> None:
         """Logout ends the grants made in that session (their refresh tokens die with them).
@@ -348,7 +348,7 @@ class ConsentService:
             self.grants.revoke_all(user_id, client_id=client_id)
         record_event(Tag.CONSENT_REVOKED, actor=Actor.citizen(user_id), user_id=user_id,
                      client_id=client_id, ip=ip)
-        db.session.commit()
+        db.session.flush()
         return True
 
     def client_names(self, client_ids: list[str]) -> dict[str, str]:
@@ -375,12 +375,12 @@ class ConsentService:
         consent.granted_at = now
         record_event(Tag.CONSENT_GRANTED, actor=Actor.citizen(user_id), user_id=user_id,
                      client_id=client_id, data={"scope": scope})
-        db.session.commit()
+        db.session.flush()
 
     def deny(self, user_id: str, client_id: str) -> None:
         record_event(Tag.CONSENT_DENIED, actor=Actor.citizen(user_id), user_id=user_id,
                      client_id=client_id)
-        db.session.commit()
+        db.session.flush()
 
 
 def user_claims(user: User, scope: str, requested: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ def _client(fa: Flask) -> tuple[str, str]:
             name="业务系统", auth_method="client_secret_basic",
             redirect_uris=["https://rp.example.gov.cn/callback"],
             grant_types=["client_credentials"])
+        db.session.commit()  # the test's own unit of work (services only flush)
         remember_secret(registered.client_secret)
         return registered.client.client_id, str(registered.client_secret)
 

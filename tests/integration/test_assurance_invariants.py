@@ -479,6 +479,7 @@ def _phone_prepare(case: Case) -> None:
     _allow_next_sms(case.app, case.user.phone or "")
     assert codes.send(case.user.phone, "phone_old", "127.0.0.1").ok
     assert codes.send(new_phone, "phone_new", "127.0.0.1").ok
+    db.session.commit()  # the test's own unit of work (services only flush)
     case.kept.update(new_phone=new_phone,
                      old_code=last_code(case.sms_platform, case.user.phone or "", "phone_old"),
                      new_code=last_code(case.sms_platform, new_phone, "phone_new"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from idp.extensions import db
 from tests.conftest import pkce_pair, redirect_params
 
 
@@ -256,5 +257,6 @@ def test_prompt_consent_shows_the_page_even_when_remembered(app, browser, make_u
                                                             make_client):
     user, client = make_user(), make_client(first_party=False)
     app.extensions["idp.provider"].consents.remember(user.id, client.client_id, "openid profile")
+    db.session.commit()  # the test's own unit of work (services only flush)
     browser.login(user)
     assert browser.authorize(client, prompt="consent").status_code == 200
