@@ -170,7 +170,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     accounts = AccountService(passwords, guard, keyring.box("id-number"),
                               KeyedHash(secret, "id-number"), KeyedHash(secret, "login-subject"))
     sessions = SessionService(store, KeyedHash(secret, "sso-session"),
-                              settings.session_idle_ttl, settings.session_max_ttl)
+                              settings.session_idle_ttl, settings.session_max_ttl, clock=clock)
     sms_codes = SmsCodes(store, _sms_gateway(settings), KeyedHash(secret, "sms-code"),
                          CodeLimits(settings.sms_code_ttl, settings.sms_max_tries,
                                     settings.sms_interval, settings.sms_daily_limit,
@@ -181,7 +181,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
                       cache_ttl=settings.key_cache_ttl)
     tokens = TokenService(keys, settings.issuer, KeyedHash(secret, "pairwise-sub"),
                           settings.access_token_ttl, settings.id_token_ttl,
-                          leeway=settings.clock_leeway)
+                          leeway=settings.clock_leeway, clock=clock)
     client_hasher = KeyedHash(secret, "client-secret")
     server = build_server(leeway=settings.clock_leeway)
     server.init_app(app)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
+from idp.clock import Clock
 from idp.extensions import db
 from idp.security.crypto import KeyedHash, random_token
 from idp.store import Store
@@ -51,7 +51,9 @@ class SessionService:
     `sid` alone (which appears in ID tokens and logout tokens) does not open the session.
     """
 
-    def __init__(self, store: Store, hasher: KeyedHash, idle_ttl: int, max_ttl: int) -> None:
+    def __init__(self, store: Store, hasher: KeyedHash, idle_ttl: int, max_ttl: int,
+                 clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self.store = store
         self.hasher = hasher
         self.idle_ttl = idle_ttl
@@ -77,7 +79,7 @@ class SessionService:
         resurrects an ended session nor drops another's change (a client added, a step-up).
         False if the session has ended."""
         for _ in range(5):
-            now = int(time.time())
+            now = self.clock.seconds()
             change(session)
             value = session.encode()
             if self.store.compare_and_set("sso:" + session.sid, session.stored, value,
@@ -95,7 +97,7 @@ class SessionService:
 
     def create(self, user_id: str, amr: list[str], ip: str | None = None,
                user_agent: str | None = None) -> tuple[SsoSession, str]:
-        now = int(time.time())
+        now = self.clock.seconds()
         sid, secret = random_token(16), random_token(32)
         session = SsoSession(sid=sid, user_id=user_id, auth_time=now, amr=amr, created=now,
                              last_seen=now, secret_hash=self.hasher.digest(secret), ip=ip,
@@ -105,7 +107,7 @@ class SessionService:
 
     def reauthenticated(self, session: SsoSession, amr: list[str]) -> None:
         def change(s: SsoSession) -> None:
-            now = int(time.time())
+            now = self.clock.seconds()
             s.auth_time, s.last_seen, s.amr = now, now, sorted(set(amr))
             s.auth_count += 1
 
@@ -116,7 +118,7 @@ class SessionService:
         if raw is None:
             return None
         session = decode_session(raw)
-        now = int(time.time())
+        now = self.clock.seconds()
         # Both lifetimes are checked here, not only by the store's TTL: a store that kept the
         # key longer (or a clock that moved) never extends a session.
         if session.created + self.max_ttl <= now or session.last_seen + self.idle_ttl <= now:
@@ -130,7 +132,7 @@ class SessionService:
         session = self.get(sid)
         if session is None or not self.hasher.matches(secret, session.secret_hash):
             return None
-        now = int(time.time())
+        now = self.clock.seconds()
         if touch and now - session.last_seen >= 30:  # avoid a write on every request
             def seen(s: SsoSession) -> None:
                 s.last_seen = max(s.last_seen, now)

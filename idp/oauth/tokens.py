@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import exists, select
 
+from idp.clock import Clock
 from idp.extensions import db
 from idp.oauth.keys import KeyManager
 from idp.oauth.models import Client, Grant, RevokedToken
@@ -43,7 +43,9 @@ def half_hash(value: str, alg: str) -> str:
 
 class TokenService:
     def __init__(self, keys: KeyManager, issuer: str, pairwise: KeyedHash,
-                 access_ttl: int, id_ttl: int, leeway: int = 0) -> None:
+                 access_ttl: int, id_ttl: int, leeway: int = 0,
+                 clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self.keys = keys
         self.leeway = leeway  # a token minted by a node whose clock runs behind
         self.issuer = issuer
@@ -67,7 +69,7 @@ class TokenService:
     def access_token(self, *, client: Client, sub: str, scope: str, grant_id: str | None,
                      auth_time: int | None = None, acr: str | None = None,
                      jti: str | None = None) -> tuple[str, int]:
-        now = int(time.time())
+        now = self.clock.seconds()
         jti = jti or self.new_jti(grant_id)
         claims: dict[str, Any] = {"iss": self.issuer, "sub": sub, "aud": client.client_id,
                                   "client_id": client.client_id, "iat": now,
@@ -87,7 +89,7 @@ class TokenService:
     def id_token(self, *, client: Client, sub: str, auth_time: int, acr: str, amr: list[str],
                  sid: str | None, nonce: str | None, access_token: str | None,
                  extra: dict[str, Any] | None = None) -> str:
-        now = int(time.time())
+        now = self.clock.seconds()
         alg = client.id_token_alg
         claims: dict[str, Any] = {"iss": self.issuer, "sub": sub, "aud": client.client_id,
                                   "azp": client.client_id, "iat": now, "exp": now + self.id_ttl,
@@ -112,7 +114,7 @@ class TokenService:
         return claims
 
     def logout_token(self, *, client: Client, sub: str, sid: str) -> str:
-        now = int(time.time())
+        now = self.clock.seconds()
         claims = {"iss": self.issuer, "aud": client.client_id, "iat": now, "exp": now + 120,
                   "jti": random_token(16), "sub": sub, "sid": sid,
                   "events": {BACKCHANNEL_EVENT: {}}}
@@ -134,7 +136,7 @@ class TokenService:
         claims = dict(decoded.claims)
         if claims.get("iss") != self.issuer:
             return None
-        if check_exp and int(claims.get("exp", 0)) + self.leeway <= int(time.time()):
+        if check_exp and int(claims.get("exp", 0)) + self.leeway <= self.clock.seconds():
             return None
         return claims
 

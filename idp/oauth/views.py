@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -218,7 +217,7 @@ def authorize() -> Response:
     user = p.accounts.session_user(sso)
     if user is None:
         sso = None
-    now = int(time.time())
+    now = p.tokens.clock.seconds()
     key = _request_key()
     login_after = session.get("login_after", {})
     # A login made in answer to this very request satisfies prompt=login and max_age (else

@@ -43,3 +43,14 @@ def test_activity_does_not_extend_a_session_past_its_absolute_lifetime(app, brow
     _age(app, browser, created=60)
     assert not _signed_in(browser)
     assert browser.client.get("/account").headers["Location"].startswith("/login")
+
+
+def test_moving_the_clock_past_the_idle_lifetime_ends_the_session(app, browser, make_user):
+    """The sessions read the one injectable clock (idp/clock.py): time moves, nothing is
+    deleted from the store."""
+    browser.login(make_user())
+    clock, idle = app.extensions["idp.clock"], app.extensions["idp.sessions"].idle_ttl
+    clock.advance(idle - 60)
+    assert _signed_in(browser)
+    clock.advance(idle)
+    assert not _signed_in(browser)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -56,7 +55,7 @@ def signed_in(view: View) -> View:
 def recent_sign_in(sso: SsoSession, user: User) -> bool:
     """A recent authentication with the account's existing factors: within
     IDP_REAUTH_MAX_AGE, and including the authenticator app when one is enrolled."""
-    recent = int(time.time()) - sso.auth_time <= get_settings().reauth_max_age
+    recent = sessions().clock.seconds() - sso.auth_time <= get_settings().reauth_max_age
     return recent and ("otp" in sso.amr or not mfa().has_totp(user))
 
 
