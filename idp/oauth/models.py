@@ -144,6 +144,16 @@ class TokenIssued(db.Model):  # type: ignore[name-defined]
     scope: Mapped[str] = mapped_column(String(500))
 
 
+class UsedAssertion(db.Model):  # type: ignore[name-defined]
+    """A private_key_jwt assertion already used (client, jti) until it expires: the replay
+    cache is durable, so a lost Redis never lets an assertion be used twice."""
+
+    __tablename__ = "oauth_used_assertion"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class RevokedToken(db.Model):  # type: ignore[name-defined]
     """An access token revoked before it expired (RFC 7009), by `jti`. Durable: a lost cache
     never makes it active again; `idp tokens purge` removes it once it has expired."""

@@ -22,7 +22,14 @@ from sqlalchemy import delete, or_, select
 from idp.accounts.lockout import LoginGuard
 from idp.extensions import db
 from idp.oauth.logout import MAX_ATTEMPTS
-from idp.oauth.models import Grant, LogoutNotice, RefreshToken, RevokedToken, TokenIssued
+from idp.oauth.models import (
+    Grant,
+    LogoutNotice,
+    RefreshToken,
+    RevokedToken,
+    TokenIssued,
+    UsedAssertion,
+)
 from idp.settings import Settings
 
 Progress = Callable[[str, int], None]
@@ -46,6 +53,7 @@ class Purge:
                  RefreshToken.grant_id.in_(dead_grants))),
             ("grants", Grant.id, Grant.id.in_(dead_grants)),
             ("revoked access tokens", RevokedToken.jti, RevokedToken.expires_at < now),
+            ("used client assertions", UsedAssertion.key, UsedAssertion.expires_at < now),
             ("token issuance records", TokenIssued.id, TokenIssued.issued_at < now - timedelta(
                 days=self.settings.token_record_retention_days)),
             ("back-channel notices", LogoutNotice.id,
@@ -72,7 +80,8 @@ class Purge:
         if engine.dialect.name != "postgresql":
             return
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in (RefreshToken, Grant, RevokedToken, TokenIssued, LogoutNotice):
+            for table in (RefreshToken, Grant, RevokedToken, TokenIssued, LogoutNotice,
+                          UsedAssertion):
                 conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.__tablename__}")
 
     @staticmethod

@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import unquote
 
@@ -38,9 +39,10 @@ from idp.accounts.sessions import SessionService
 from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
+from idp.dbutil import dialect_insert
 from idp.extensions import db
 from idp.oauth.keys import KeyManager
-from idp.oauth.models import Client, Grant, RefreshToken, TokenIssued, aware
+from idp.oauth.models import Client, Grant, RefreshToken, TokenIssued, UsedAssertion, aware
 from idp.oauth.services import (
     ClientService,
     CodeData,
@@ -179,8 +181,16 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
                                      "seconds ahead.")
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
-        ttl = max(int(claims["exp"]) - int(time.time()) + self.leeway, 1)
-        return provider().store.add(f"assertion-jti:{claims['sub']}:{jti}", "1", ttl)
+        """Once per (client, jti) over the whole acceptance window (exp + leeway), recorded in
+        the database and committed at once: a replay cache that a lost store cannot empty."""
+        until = datetime.fromtimestamp(int(claims["exp"]) + self.leeway, UTC)
+        inserted = db.session.execute(
+            dialect_insert(UsedAssertion).values(key=f"{claims['sub']}:{jti}"[:200],
+                                                 expires_at=until)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(UsedAssertion.key)).first()
+        db.session.commit()
+        return inserted is not None
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
         if client.auth_method != self.CLIENT_AUTH_METHOD:

@@ -86,3 +86,30 @@ def test_a_lost_store_does_not_restart_the_failure_count(app, make_user):
     _wrong(app, user)
     clear_wait(app, subject)
     assert LOCKED_RE.match(_wrong(app, user) or "")  # the fifth failure, counted across
+
+
+def test_a_used_client_assertion_stays_used_after_the_store_is_lost(app, make_client):
+    import time
+    import uuid
+
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "rp-1", "alg": "RS256"}, private=True)
+    client = make_client(auth_method="private_key_jwt",
+                         jwks={"keys": [key.as_dict(private=False)]})
+    now = int(time.time())
+    assertion = jwt.encode({"alg": "RS256", "kid": "rp-1"}, {
+        "iss": client.client_id, "sub": client.client_id, "iat": now, "exp": now + 60,
+        "aud": app.extensions["idp.settings"].issuer + "/token", "jti": uuid.uuid4().hex},
+        key, algorithms=["RS256"])
+
+    def use():
+        return app.test_client().post("/token", data={
+            "grant_type": "client_credentials", "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+
+    assert use().status_code == 200
+    _lose_the_store(app)
+    replayed = use()
+    assert replayed.status_code in (400, 401) and replayed.json["error"] == "invalid_client"

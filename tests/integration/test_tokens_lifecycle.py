@@ -131,7 +131,8 @@ def test_tokens_purge_removes_what_decides_nothing_and_keeps_the_rest(
     assert result.exit_code == 0, result.output
     assert "purge: refresh tokens: 1 removed so far\n" in result.stdout
     assert result.stdout.splitlines()[-1] == (
-        "purged 2 refresh tokens, 1 grants, 1 revoked access tokens, 0 token issuance records, "
+        "purged 2 refresh tokens, 1 grants, 1 revoked access tokens, 0 used client assertions, "
+        "0 token issuance records, "
         "0 back-channel notices, 0 lockout rows")
     assert (_count(Grant), _count(RefreshToken), _count(RevokedToken)) == (1, 1, 0)
     # what still decides something is untouched: the live grant's newest token works
