@@ -19,11 +19,15 @@ install: $(STAMP) idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo
 idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo: idp/translations/zh_Hans_CN/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -d idp/translations >/dev/null
 
-# Provider on http://127.0.0.1:5000 and the sample business system on http://127.0.0.1:5001.
+# Provider on http://127.0.0.1:5000, the sample business system on http://127.0.0.1:5001 and the
+# national platform's simulator on http://127.0.0.1:5002 (online real-name verification).
+REALNAME_DEV := IDP_REALNAME_URL=http://127.0.0.1:5002 IDP_REALNAME_APP_ID=idp-dev \
+  IDP_REALNAME_APP_SECRET=dev-platform-secret-0123456789abcdef
 run: install
 	$(BIN)/idp db upgrade
-	@IDP_DEMO_DATA=1 $(BIN)/idp serve --workers 1 & idp_pid=$$!; \
-	  trap 'kill $$idp_pid 2>/dev/null' EXIT INT TERM; \
+	@$(BIN)/idp realname simulator --port 5002 & sim_pid=$$!; \
+	  $(REALNAME_DEV) IDP_DEMO_DATA=1 $(BIN)/idp serve --workers 1 & idp_pid=$$!; \
+	  trap 'kill $$idp_pid $$sim_pid 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/python -m clients.sample_rp --credentials instance/demo-client.json
 
 test: install lint typecheck imports pytest

@@ -141,7 +141,9 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     from idp.accounts.services import AccountService
     from idp.accounts.sessions import SessionService
     from idp.accounts.signin import SignIn
+    from idp.audit.actors import Actor
     from idp.clock import Clock
+    from idp.identity.services import IdentityService
     from idp.oauth.keys import KeyManager
     from idp.oauth.logout import SessionEndHandler
     from idp.oauth.server import Provider, build_server
@@ -167,8 +169,9 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     clock = Clock()
     guard = LoginGuard(clock, settings.lockout_threshold, settings.lockout_seconds,
                        settings.login_ip_limit)
-    accounts = AccountService(passwords, guard, keyring.box("id-number"),
-                              KeyedHash(secret, "id-number"), KeyedHash(secret, "login-subject"))
+    fingerprints = _document_fingerprints(settings, secret)
+    accounts = AccountService(passwords, guard, keyring.box("id-number"), fingerprints,
+                              KeyedHash(secret, "login-subject"))
     sessions = SessionService(store, KeyedHash(secret, "sso-session"),
                               settings.session_idle_ttl, settings.session_max_ttl, clock=clock)
     sms_codes = SmsCodes(store, _sms_gateway(settings), KeyedHash(secret, "sms-code"),
@@ -197,13 +200,48 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     sessions.on_end.append(session_end.queue)
     sessions.after_end.append(session_end.deliver)
     accounts.on_credentials_reset.append(grants.revoke_all)
+    identity = IdentityService(keyring.box("id-number"), fingerprints, _platform(settings),
+                               daily_attempts=settings.realname_daily_attempts)
+    identity.on_document_removed.append(grants.revoke_all)
+
+    def end_sessions(user_id: str) -> None:
+        holder = accounts.get(user_id)
+        if holder is not None:
+            accounts.end_every_session(holder, Actor.system("identity-case"), clock.seconds())
+
+    identity.on_document_removed.append(end_sessions)
     app.extensions.update({
         "idp.clock": clock, "idp.accounts": accounts, "idp.sessions": sessions,
         "idp.signin": SignIn(sessions, guard),
         "idp.provider": provider,
         "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
         "idp.mfa": mfa, "idp.authorizations": consents, "idp.session_end": session_end,
+        "idp.identity": identity,
     })
+
+
+def _document_fingerprints(settings: Settings, secret: str) -> Any:
+    """Document fingerprints under IDP_FINGERPRINT_KEYS (rotating: the first is current), or
+    one key derived from the lookup pepper; digests written before key ids existed are still
+    found (and re-fingerprinted when they are)."""
+    from idp.security.crypto import DocumentFingerprints, KeyedHash, derive_key
+    from idp.settings import parse_keyring
+
+    keys = parse_keyring(settings.fingerprint_keys) if settings.fingerprint_keys else \
+        [("f0", derive_key(secret, "fingerprint:f0"))]
+    return DocumentFingerprints(keys, legacy=KeyedHash(secret, "id-number"))
+
+
+def _platform(settings: Settings) -> Any:
+    """The national platform's HTTP adapter, or None when online verification is off."""
+    if not settings.realname_url:
+        return None
+    from realname.platform.adapter import HttpPlatform
+
+    return HttpPlatform(settings.realname_url, settings.realname_app_id,
+                        settings.realname_app_secret,
+                        timeout=(min(3.05, settings.realname_timeout), settings.realname_timeout),
+                        retries=settings.realname_retries)
 
 
 def _sms_gateway(settings: Settings) -> Any:
@@ -216,9 +254,11 @@ def _sms_gateway(settings: Settings) -> Any:
 
 def _register_blueprints(app: Flask) -> None:
     from idp.accounts.views import bp as accounts_bp
+    from idp.identity.views import bp as identity_bp
     from idp.oauth.views import bp as oauth_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(identity_bp)
     app.register_blueprint(oauth_bp)
 
 

@@ -120,23 +120,32 @@ def users_group() -> None:
 @click.option("--phone")
 @click.option("--name")
 @click.option("--trust-level", type=click.Choice(["2", "3", "4", "5"]), default="2",
-              show_default=True)
-@click.option("--id-number", help="公民身份号码 (sealed at rest; logs in once level >= 3).")
+              show_default=True, help="Above 2 it is an operator override: give --reason.")
+@click.option("--id-number", help="公民身份号码 the operator vouches for (sealed at rest; logs "
+                                  "in once level >= 3); needs --reason.")
+@click.option("--reason", default="", help="Why the operator vouches for the level or number "
+                                           "(audited).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def users_create(username: str, password: str, phone: str | None, name: str | None,
-                 trust_level: str, id_number: str | None, as_json: bool) -> None:
+                 trust_level: str, id_number: str | None, reason: str, as_json: bool) -> None:
     from idp.extensions import db
+    from idp.identity.services import IdentityService
 
     accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    identity = cast(IdentityService, current_app.extensions["idp.identity"])
+    if (trust_level != "2" or id_number) and not reason.strip():
+        _fail("a trust level above 2 or an ID number is an operator override: give --reason")
     try:
         user = accounts.create_user(username=username, password=password, phone=phone,
-                                    name=name, trust_level=int(trust_level),
-                                    actor=cli_operator(), id_number=id_number)
+                                    name=name, actor=cli_operator())
+        if trust_level != "2" or id_number:
+            identity.override(user, int(trust_level), reason=reason, actor=cli_operator(),
+                              number=id_number)
         db.session.commit()
     except AccountError as exc:
+        db.session.rollback()
         _fail(str(exc))
-        return
     out = {"id": user.id, "username": user.username, "trust_level": user.trust_level}
     click.echo(json.dumps(out, ensure_ascii=False) if as_json else
                f"created account {user.username} ({user.id}) at trust level {user.trust_level}")
@@ -145,15 +154,22 @@ def users_create(username: str, password: str, phone: str | None, name: str | No
 @users_group.command("set-trust-level")
 @click.option("--username", required=True)
 @click.option("--level", type=click.Choice(["2", "3", "4", "5"]), required=True)
+@click.option("--reason", required=True, help="Why (audited); levels otherwise come only from "
+                                              "verification records.")
 @with_appcontext
-def users_set_trust_level(username: str, level: str) -> None:
+def users_set_trust_level(username: str, level: str, reason: str) -> None:
+    """An operator override of the level derived from verification records (audited)."""
     from idp.extensions import db
+    from idp.identity.services import IdentityService
 
-    accounts = cast(AccountService, current_app.extensions["idp.accounts"])
+    identity = cast(IdentityService, current_app.extensions["idp.identity"])
     user = _account(username)
-    accounts.set_trust_level(user, int(level), actor=cli_operator())
+    try:
+        identity.override(user, int(level), reason=reason, actor=cli_operator())
+    except AccountError as exc:
+        _fail(str(exc))
     db.session.commit()
-    click.echo(f"{username} is now at trust level {level}")
+    click.echo(f"{username} is now at trust level {user.trust_level} (override: {reason.strip()})")
 
 
 @users_group.command("unlock")
@@ -370,9 +386,14 @@ def ensure_demo_data(app: Flask) -> dict[str, Any] | None:
         backchannel_logout_uri=base + "/backchannel-logout", actor=Actor.system("demo"))
     accounts = cast(AccountService, app.extensions["idp.accounts"])
     if accounts.find_by_login(DEMO_USERNAME) is None:
-        accounts.create_user(username=DEMO_USERNAME, password=DEMO_PASSWORD, phone="13800000000",
-                             name="演示用户", trust_level=3, actor=Actor.system("demo"),
-                             phone_verified=True)  # its codes go to the dev outbox
+        from idp.identity.services import IdentityService
+
+        demo = accounts.create_user(username=DEMO_USERNAME, password=DEMO_PASSWORD,
+                                    phone="13800000000", name="演示用户",
+                                    actor=Actor.system("demo"),
+                                    phone_verified=True)  # its codes go to the dev outbox
+        cast(IdentityService, app.extensions["idp.identity"]).override(
+            demo, 3, reason="demo account", actor=Actor.system("demo"))
     db.session.commit()
     return {"client_id": DEMO_CLIENT_ID, "client_secret": registered.client_secret,
             "redirect_uri": redirect, "username": DEMO_USERNAME, "password": DEMO_PASSWORD}
@@ -474,8 +495,10 @@ def _committing(callback: Any) -> Any:
 
 
 def register_cli(app: Flask) -> None:
+    from idp.identity.cli import realname_group
+
     for group in (clients_group, users_group, keys_group, sms_group, audit_group,
-                  logout_group, tokens_group):
+                  logout_group, tokens_group, realname_group):
         for command in group.commands.values():
             if command.callback is not None and not getattr(command.callback, "commits", False):
                 command.callback = _committing(command.callback)

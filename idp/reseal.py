@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from idp.accounts.models import User
 from idp.extensions import db
+from idp.identity.models import IdentityCase
 from idp.oauth.models import SigningKey
 from idp.security.crypto import Keyring
 
@@ -17,6 +18,8 @@ from idp.security.crypto import Keyring
 SEALED: list[tuple[str, Any, Any, Any, str]] = [
     ("ID numbers", User, User.id, User.id_number_sealed, "id-number"),
     ("authenticator secrets", User, User.id, User.totp_secret_sealed, "totp"),
+    ("disputed document numbers", IdentityCase, IdentityCase.id, IdentityCase.sealed_number,
+     "id-number"),
     ("signing keys", SigningKey, SigningKey.kid, SigningKey.private_sealed, "signing-key"),
 ]
 

@@ -80,6 +80,18 @@ class Settings:
     trusted_proxies: str = ""  # IDP_TRUSTED_PROXIES: CIDRs of reverse proxies whose
     #                            X-Forwarded-For is believed (space or comma separated)
     audit_retention_days: int = 180  # IDP_AUDIT_RETENTION_DAYS (网络安全法 art. 21: ≥ 180)
+    fingerprint_keys: str = ""  # IDP_FINGERPRINT_KEYS: "kid:secret …" for document
+    #                             fingerprints, the first is current; empty = from the pepper
+    realname_url: str = ""  # IDP_REALNAME_URL: the national platform's base URL; empty = online
+    #                         verification is off (people are sent to a counter)
+    realname_app_id: str = ""  # IDP_REALNAME_APP_ID
+    realname_app_secret: str = ""  # IDP_REALNAME_APP_SECRET: signs each request (HMAC-SHA256)
+    realname_timeout: float = 5.0  # IDP_REALNAME_TIMEOUT: seconds to wait for one answer
+    realname_retries: int = 2  # IDP_REALNAME_RETRIES: retries after an outage answer (bounded)
+    realname_daily_attempts: int = 5  # IDP_REALNAME_DAILY_ATTEMPTS: failed online checks a day
+    staff_idle_ttl: int = 600  # IDP_STAFF_IDLE_TTL: seconds a counter session stays idle
+    staff_max_ttl: int = 10 * 3600  # IDP_STAFF_MAX_TTL: seconds a counter session may last
+    activation_ttl: int = 7 * 24 * 3600  # IDP_ACTIVATION_TTL: seconds an activation code lives
     extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
 
     @property
@@ -179,10 +191,34 @@ class Settings:
             raise SettingsError("IDP_CLIENT_ASSERTION_MAX_LIFETIME must be at most 3600")
         if self.default_locale not in {"zh_Hans_CN", "en"}:
             raise SettingsError("IDP_DEFAULT_LOCALE must be zh_Hans_CN or en")
+        self._validate_realname()
         if self.is_production:
             self._validate_production(environ)
         elif self.secret_key == DEV_SECRET_KEY and self.env == "development":
             log.warning("IDP_SECRET_KEY is the development default: never use it in production")
+
+    def _validate_realname(self) -> None:
+        if self.fingerprint_keys:
+            try:
+                parse_keyring(self.fingerprint_keys)
+            except ValueError as error:
+                raise SettingsError(f"IDP_FINGERPRINT_KEYS: {error}") from None
+        if self.realname_url:
+            url = urlparse(self.realname_url)
+            if url.scheme not in {"http", "https"} or not url.netloc:
+                raise SettingsError("IDP_REALNAME_URL must be an absolute http(s) URL")
+            if not (self.realname_app_id and self.realname_app_secret):
+                raise SettingsError("IDP_REALNAME_URL needs IDP_REALNAME_APP_ID and "
+                                    "IDP_REALNAME_APP_SECRET")
+            if self.is_production and url.scheme != "https":
+                raise SettingsError("IDP_REALNAME_URL must be https in production")
+        if not 0 < self.realname_timeout <= 60 or not 0 <= self.realname_retries <= 5:
+            raise SettingsError("IDP_REALNAME_TIMEOUT must be in (0, 60] seconds and "
+                                "IDP_REALNAME_RETRIES in [0, 5]")
+        for name in ("realname_daily_attempts", "staff_idle_ttl", "staff_max_ttl",
+                     "activation_ttl"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"IDP_{name.upper()} must be a positive number")
 
     def _validate_production(self, environ: Mapping[str, str] | None = None) -> None:
         if self.secret_key == DEV_SECRET_KEY:

@@ -287,15 +287,22 @@ def make_user(app: Flask) -> Any:
 
     def make(username: str | None = None, password: str = PASSWORD, trust_level: int = 2,
              phone: str | None = None, name: str | None = "张三",
-             phone_verified: bool = True) -> TestUser:
+             phone_verified: bool = True, id_number: str | None = None) -> TestUser:
+        """A citizen account; a level above 2 (or an ID number) is set the only way outside
+        verification: an operator override with a reason."""
         n = next(counter)
         username = username or f"citizen{n}"
         phone = phone or f"139{secrets.randbelow(10**8):08d}"
         accounts = app.extensions["idp.accounts"]
         remember_secret(password)
         user = accounts.create_user(username=username, password=password, phone=phone,
-                                    name=name, trust_level=trust_level,
-                                    phone_verified=phone_verified)
+                                    name=name, phone_verified=phone_verified)
+        if trust_level != 2 or id_number:
+            from idp.audit.actors import Actor
+
+            app.extensions["idp.identity"].override(
+                user, trust_level, reason="test fixture", actor=Actor.operator("tests"),
+                number=id_number)
         db.session.commit()
         return TestUser(user.id, username, password, phone)
 
@@ -406,3 +413,39 @@ def token_request(app: Flask, client: TestClient, **data: str) -> Any:
 def exchange(app: Flask, client: TestClient, code: str, verifier: str) -> Any:
     return token_request(app, client, grant_type="authorization_code", code=code,
                          redirect_uri=client.redirect_uri, code_verifier=verifier)
+
+
+PLATFORM_APP_ID = "idp-test"
+PLATFORM_SECRET = "ctid-test-secret-" + "p" * 32
+
+
+@pytest.fixture(scope="session")
+def platform_simulator() -> Iterator[Any]:
+    """The national platform's simulator (realname.platform.simulator) over real HTTP."""
+    from realname.platform.simulator import PlatformSimulator
+
+    simulator = PlatformSimulator(PLATFORM_APP_ID, PLATFORM_SECRET, seed=11, people=10,
+                                  latency_ms=0)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def national_platform(app: Flask, platform_simulator: Any) -> Iterator[Any]:
+    """The provider verifies people through its real HTTP adapter against the simulator;
+    retries back off without waiting. Yields the simulator (add people, cause outages)."""
+    from realname.platform import HttpPlatform
+
+    identity = app.extensions["idp.identity"]
+    original = identity.platform
+    platform_simulator.reset()
+    adapter = HttpPlatform(platform_simulator.url, PLATFORM_APP_ID, PLATFORM_SECRET,
+                           timeout=(1.0, 1.0), retries=2, sleep=lambda seconds: None)
+    identity.platform = adapter
+    try:
+        yield platform_simulator
+    finally:
+        identity.platform = original
+        adapter.close()
+        platform_simulator.reset()

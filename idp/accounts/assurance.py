@@ -91,3 +91,31 @@ def step_up_methods(amr: Iterable[str], *, has_totp: bool, has_phone: bool,
         if has_phone and (sms_with_totp or not has_totp):
             methods.append("sms")
     return methods if len(kinds) < 2 else []
+
+
+# --- Trust levels (可信等级) from verification records (ADR 0008) ---
+# The most each kind of verification record may grant. A record grants min(its level, this)
+# and only when its result is "verified"; nothing else raises an account's level.
+METHOD_MAX_LEVEL = {
+    "online_two_element": int(TrustLevel.AUTHORITATIVE_MATCH),  # 3: name + number confirmed
+    "online_real_person": int(TrustLevel.REAL_PERSON),  # 4: ... and the face matched
+    "counter": int(TrustLevel.CERTIFICATE_OR_COUNTER),  # 5: in person, document in hand
+    "case_transfer": int(TrustLevel.CERTIFICATE_OR_COUNTER),  # the level the claimant proved
+}
+OVERRIDE_METHOD = "override"  # an operator's audited decision: sets the level outright
+
+
+def derive_trust_level(records: Iterable[tuple[str, int, str, bool]]) -> int:
+    """An account's trust level from its verification records, oldest first, each given as
+    (method, level, result, revoked). Revoked records count for nothing. An operator override
+    sets the level outright and the records before it stop counting; after it, each verified
+    record raises the level to what its method may grant. With no record: self-declared (2)."""
+    level = FLOOR
+    for method, recorded, result, revoked in records:
+        if revoked:
+            continue
+        if method == OVERRIDE_METHOD:
+            level = recorded if recorded in LEVELS else FLOOR
+        elif result == "verified" and method in METHOD_MAX_LEVEL:
+            level = max(level, min(recorded, METHOD_MAX_LEVEL[method]))
+    return level

@@ -36,13 +36,17 @@ class User(db.Model):  # type: ignore[name-defined]
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    # 可信等级 2..5 (design.md); derived from verification records once they exist.
+    # 可信等级 2..5, derived from the account's verification records (identity.services
+    # recompute is its only writer) and stored here for readers such as the token endpoint.
     trust_level: Mapped[int] = mapped_column(SmallInteger, default=2)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    # 公民身份号码: sealed at rest, found by keyed hash, shown masked (design.md).
+    # The verified identity document (公民身份号码, or another document for people without
+    # one): sealed at rest, found by a keyed fingerprint (`kid.hex`, older keys re-fingerprinted
+    # when found), shown masked (design.md). One document per account, one account per document.
     id_number_sealed: Mapped[str | None] = mapped_column(Text)
-    id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(100), unique=True)
+    id_document_type: Mapped[str | None] = mapped_column(String(40))  # realname DocumentType
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
     totp_last_step: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

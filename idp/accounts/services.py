@@ -22,13 +22,13 @@ from idp.audit.models import AuditEvent
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
-from idp.security.crypto import KeyedHash, SealingBox
+from idp.security.crypto import DocumentFingerprints, KeyedHash, SealingBox
 from idp.security.password_policy import password_problems
 from idp.security.passwords import Passwords
 from realname import TrustLevel, is_valid_id_number
 
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
-TRUST_LEVELS = tuple(int(level) for level in TrustLevel)
+FLOOR_LEVEL = int(TrustLevel.SELF_DECLARED)
 
 
 def login_identifier(typed: str) -> str:
@@ -47,7 +47,7 @@ class LoginResult:
 
 class AccountService:
     def __init__(self, passwords: Passwords, guard: LoginGuard, id_box: SealingBox,
-                 id_hasher: KeyedHash, login_hasher: KeyedHash) -> None:
+                 id_hasher: DocumentFingerprints, login_hasher: KeyedHash) -> None:
         self.passwords = passwords
         self.guard = guard
         self.id_box = id_box
@@ -59,8 +59,10 @@ class AccountService:
 
     # --- creating accounts ---
     def create_user(self, *, username: str, password: str, phone: str | None = None,
-                    name: str | None = None, trust_level: int = 2, actor: Actor | None = None,
-                    id_number: str | None = None, phone_verified: bool = False) -> User:
+                    name: str | None = None, actor: Actor | None = None,
+                    phone_verified: bool = False) -> User:
+        """A self-declared (level 2) account; identity documents and levels come only from
+        verification records (idp.identity)."""
         if not USERNAME_RE.fullmatch(username):
             raise AccountError("invalid_username",
                                "username must be 3-64 letters, digits, '_', '.', '-', "
@@ -74,31 +76,20 @@ class AccountService:
         if problems:
             raise AccountError("weak_password", "password breaks the policy: " +
                                ", ".join(problems))
-        if trust_level not in TRUST_LEVELS:
-            raise AccountError("invalid_trust_level", "trust level must be 2, 3, 4 or 5")
-        if id_number is not None and not is_valid_id_number(id_number):
-            raise AccountError("invalid_id_number", "the ID number is not a valid GB 11643 number")
         same = [User.username == username] + ([User.phone == phone] if phone else [])
-        if id_number:
-            same.append(User.id_number_hash == self.id_hasher.digest(id_number.upper()))
         if db.session.execute(select(User.id).where(or_(*same))).first():
-            raise AccountError("exists", "an account with this username, phone or ID number "
-                               "already exists")
-        user = User(username=username, phone=phone, name=name, trust_level=trust_level,
+            raise AccountError("exists", "an account with this username or phone already exists")
+        user = User(username=username, phone=phone, name=name, trust_level=FLOOR_LEVEL,
                     password_hash=self.passwords.hash(password), phone_verified=phone_verified,
                     password_changed_at=datetime.now(UTC))
-        if id_number:
-            user.id_number_sealed = self.id_box.seal(id_number.upper())
-            user.id_number_hash = self.id_hasher.digest(id_number.upper())
         db.session.add(user)
         try:
             db.session.flush()
         except IntegrityError:  # a twin request created the same username or phone first
             db.session.rollback()
-            raise AccountError("exists", "an account with this username, phone or ID number "
-                               "already exists") from None
-        record_event(Tag.USER_CREATED, actor=actor or Actor.citizen(user.id), user_id=user.id,
-                     data={"trust_level": trust_level})
+            raise AccountError("exists", "an account with this username or phone already "
+                               "exists") from None
+        record_event(Tag.USER_CREATED, actor=actor or Actor.citizen(user.id), user_id=user.id)
         return user
 
     def register(self, *, phone: str, password: str, name: str | None, ip: str | None) -> User:
@@ -114,12 +105,6 @@ class AccountService:
         db.session.flush()
         return user
 
-    def set_trust_level(self, user: User, level: int, actor: Actor) -> None:
-        if level not in TRUST_LEVELS:
-            raise AccountError("invalid_trust_level", "trust level must be 2, 3, 4 or 5")
-        user.trust_level = level
-        record_event(Tag.TRUST_LEVEL_SET, actor=actor, user_id=user.id, data={"level": level})
-
     # --- finding people ---
     def find_by_login(self, identifier: str) -> User | None:
         """By mobile number, username, or (for verified accounts) citizen ID number."""
@@ -127,7 +112,7 @@ class AccountService:
         if is_mobile(identifier):
             where = User.phone == identifier
         elif len(identifier) == 18 and is_valid_id_number(identifier):
-            where = (User.id_number_hash == self.id_hasher.digest(identifier.upper())) & \
+            where = User.id_number_hash.in_(self.id_hasher.candidates(identifier.upper())) & \
                 (User.trust_level >= int(TrustLevel.AUTHORITATIVE_MATCH))
         else:
             where = User.username == identifier
@@ -154,10 +139,11 @@ class AccountService:
         record_event(Tag.SESSIONS_ENDED, actor=actor, user_id=user.id)
 
     def masked_id_number(self, user: User) -> str | None:
-        from realname import mask_id_number
+        """The account's verified document number, masked (4401**********123X)."""
+        from realname.documents import mask
 
-        return mask_id_number(self.id_box.open(user.id_number_sealed)) \
-            if user.id_number_sealed else None
+        return mask(user.id_document_type or "id-number", self.id_box.open(
+            user.id_number_sealed)) if user.id_number_sealed else None
 
     def lock_subject(self, identifier: str, user: User | None) -> str:
         return "acct:" + user.id if user else "who:" + self.login_hasher.digest(

@@ -25,6 +25,13 @@ class Tag(StrEnum):
     MFA_SUCCESS = "accounts:mfa:success"
     MFA_FAILURE = "accounts:mfa:failure"
     TRUST_LEVEL_SET = "accounts:user:trust_level_set"
+    # identity (real-name verification)
+    VERIFICATION_SUCCEEDED = "identity:verification:succeeded"
+    VERIFICATION_FAILED = "identity:verification:failed"
+    CASE_OPENED = "identity:case:opened"
+    CASE_RESOLVED = "identity:case:resolved"
+    DOCUMENT_REMOVED = "identity:document:removed"
+    RECORD_REVEALED = "identity:document:revealed"
     CONSENT_GRANTED = "oauth:consent:granted"
     CONSENT_DENIED = "oauth:consent:denied"
     CONSENT_REVOKED = "oauth:consent:revoked"

@@ -242,10 +242,17 @@ def authorize() -> Response:
         return redirect(url_for("accounts.login", **params))
     assert sso is not None and user is not None
 
-    target = target_level(requested_acrs(values.get("acr_values"), claims), user.trust_level)
+    wanted = requested_acrs(values.get("acr_values"), claims)
+    target = target_level(wanted, user.trust_level)
+    declined = session.pop("verify_declined", None) == request.full_path
     if target is False:
-        return _redirect_error(redirect_uri, "unmet_authentication_requirements",
-                               "The account's trust level is below the requested acr.")
+        # Levels are raised by verification (ADR 0005): the person is sent to verify and comes
+        # back to this very request, unless they cannot interact or already declined.
+        known = sorted(int(v) for v in wanted if v in TRUST_LEVELS)
+        if "none" in prompt or declined or not known:
+            return _redirect_error(redirect_uri, "unmet_authentication_requirements",
+                                   "The account's trust level is below the requested acr.")
+        return redirect(url_for("identity.verify", level=known[0], next=request.full_path))
     mfa_levels = p.settings.mfa_levels
     if not has_mfa(sso.amr) and (client.require_mfa or (
             target is not None and level_needs_mfa(target, mfa_levels))):

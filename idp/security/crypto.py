@@ -125,3 +125,26 @@ class SealingBox:
     def is_current(self, token: str) -> bool:
         """Sealed with the active key (nothing to re-seal)."""
         return token.startswith(f"v2.{self.keyring.active}.")
+
+
+class DocumentFingerprints:
+    """Keyed fingerprints of identity document numbers under rotating keys
+    (realname.fingerprints), plus the bare-hex digests written before keys had ids: a number
+    is found under any of them, and stored under the current one."""
+
+    def __init__(self, keys: list[tuple[str, bytes]], legacy: KeyedHash | None = None) -> None:
+        from realname.fingerprints import Fingerprinter
+
+        self._fingerprinter = Fingerprinter(dict(keys), keys[0][0])
+        self._legacy = legacy
+
+    def digest(self, value: str) -> str:
+        return self._fingerprinter.fingerprint(value)
+
+    def candidates(self, value: str) -> list[str]:
+        found = list(self._fingerprinter.candidates(value))
+        return found + ([self._legacy.digest(value)] if self._legacy else [])
+
+    def is_current(self, fingerprint: str) -> bool:
+        return self._fingerprinter.is_current(fingerprint)
+

@@ -110,8 +110,10 @@ def test_level_5_has_no_advice_on_raising_it(app, make_user):
 
 def test_the_id_number_is_shown_masked(app):
     accounts = app.extensions["idp.accounts"]
-    accounts.create_user(username="verified1", password="Correct-Horse-9",
-                         phone="13812340001", trust_level=3, id_number="11010519491231002X")
+    user = accounts.create_user(username="verified1", password="Correct-Horse-9",
+                                phone="13812340001")
+    app.extensions["idp.identity"].override(user, 3, reason="test", number="11010519491231002X",
+                                            actor=Actor.operator("tests"))
     db.session.commit()
     browser = _browser(app)
     page = browser.client.get("/login")

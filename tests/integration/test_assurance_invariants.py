@@ -661,8 +661,8 @@ def test_an_essential_acr_value_with_prompt_none_answers_interaction_required(
     assert "code" not in params
 
 
-def test_a_level_3_account_asking_acr_4_gets_unmet_authentication_requirements(
-        browser, make_user, make_client):
+def test_a_level_3_account_asking_acr_4_never_gets_a_code(browser, make_user, make_client):
+    """It is sent to verification (ADR 0008), or told unmet when it cannot interact."""
     user, client = make_user(trust_level=3), make_client()
     browser.login(user)
     for request in ({"claims": ACR_VALUE_4},
@@ -670,7 +670,9 @@ def test_a_level_3_account_asking_acr_4_gets_unmet_authentication_requirements(
                     {"acr_values": "4"}):
         response = browser.authorize(client, state="lv3", **request, **_pkce()[1])
         assert response.status_code == 302, request
-        params = redirect_params(response)
+        assert response.headers["Location"].startswith("/account/identity?level=4"), request
+        params = redirect_params(browser.authorize(client, state="lv3", prompt="none",
+                                                   **request, **_pkce()[1]))
         assert (params["error"], params["state"]) == \
             ("unmet_authentication_requirements", "lv3"), request
         assert "code" not in params

@@ -143,11 +143,15 @@ def test_prompt_none_combined_with_login_is_invalid_request(browser, make_user, 
         "invalid_request"
 
 
-def test_acr_values_above_the_account_level_is_unmet_authentication_requirements(
+def test_acr_values_above_the_account_level_leads_to_verification_not_a_code(
         browser, make_user, make_client):
+    """ADR 0008: the person is offered verification; with prompt=none the answer is unmet."""
     user, client = make_user(trust_level=3), make_client()
     browser.login(user)
-    params = redirect_params(browser.authorize(client, acr_values="4 5", state="z"))
+    response = browser.authorize(client, acr_values="4 5", state="z")
+    assert response.headers["Location"].startswith("/account/identity?level=4&next=")
+    params = redirect_params(browser.authorize(client, acr_values="4 5", state="z",
+                                               prompt="none"))
     assert params["error"] == "unmet_authentication_requirements"
     assert params["state"] == "z"
 
@@ -163,8 +167,10 @@ def test_essential_acr_in_claims_request_is_enforced(browser, make_user, make_cl
     user, client = make_user(trust_level=2), make_client()
     browser.login(user)
     claims = '{"id_token": {"acr": {"essential": true, "values": ["3"]}}}'
-    params = redirect_params(browser.authorize(client, claims=claims))
+    params = redirect_params(browser.authorize(client, claims=claims, prompt="none"))
     assert params["error"] == "unmet_authentication_requirements"
+    assert browser.authorize(client, claims=claims).headers["Location"].startswith(
+        "/account/identity?level=3")
 
 
 def test_malformed_claims_parameter_is_invalid_request(browser, make_user, make_client):

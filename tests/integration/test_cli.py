@@ -115,8 +115,7 @@ def test_users_create_duplicate_username_exits_2_with_a_message(runner):
     assert runner.invoke(args=args).exit_code == 0
     result = runner.invoke(args=args)
     assert result.exit_code == 2
-    assert result.stderr == ("Error: an account with this username, phone or ID number "
-                             "already exists\n")
+    assert result.stderr == "Error: an account with this username or phone already exists\n"
     assert len(db.session.execute(select(User).where(User.username == "wangwu")).all()) == 1
 
 

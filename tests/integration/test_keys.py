@@ -9,6 +9,7 @@ import secrets
 from sqlalchemy import select
 
 from idp.accounts.models import User
+from idp.audit.actors import Actor
 from idp.extensions import db
 from idp.oauth.models import SigningKey
 from idp.reseal import reseal
@@ -49,9 +50,10 @@ def _first_app(app, database: str, **values) -> None:
         upgrade()
         first.extensions["idp.provider"].keys.ensure_keys()
         remember_secret("Correct-Horse-9")
-        first.extensions["idp.accounts"].create_user(
-            username="citizen-sealed", password="Correct-Horse-9", id_number=ID_NUMBER,
-            trust_level=3)
+        user = first.extensions["idp.accounts"].create_user(
+            username="citizen-sealed", password="Correct-Horse-9")
+        first.extensions["idp.identity"].override(user, 3, reason="test", number=ID_NUMBER,
+                                                  actor=Actor.operator("tests"))
         db.session.commit()
 
 
@@ -62,7 +64,8 @@ def test_reseal_moves_every_sealed_value_onto_the_new_key_and_can_run_again(app,
                        lookup_pepper=PEPPER) as rotated, rotated.app_context():
         keyring = rotated.extensions["idp.keyring"]
         done = reseal(keyring, batch=1)
-        assert done == {"ID numbers": 1, "authenticator secrets": 0, "signing keys": 2}
+        assert done == {"ID numbers": 1, "authenticator secrets": 0,
+                        "disputed document numbers": 0, "signing keys": 2}
         user = db.session.execute(select(User)).scalar_one()
         assert user.id_number_sealed.startswith("v2.k2.")
         assert rotated.extensions["idp.accounts"].masked_id_number(user) == \
@@ -71,7 +74,7 @@ def test_reseal_moves_every_sealed_value_onto_the_new_key_and_can_run_again(app,
         assert all(k.private_sealed.startswith("v2.k2.") for k in keys)
         assert rotated.extensions["idp.provider"].keys.jwks()["keys"]  # still usable
         assert reseal(keyring) == {"ID numbers": 0, "authenticator secrets": 0,
-                                   "signing keys": 0}
+                                   "disputed document numbers": 0, "signing keys": 0}
     with app_with_keys(app, database, sealing_keys=NEW, lookup_pepper=PEPPER) as only_new, \
             only_new.app_context():
         user = db.session.execute(select(User)).scalar_one()

@@ -28,6 +28,7 @@ from joserfc.jwk import RSAKey
 
 from idp import create_app
 from idp.audit.tags import Tag
+from idp.http import LARGE_BODIES
 from idp.settings import Settings
 from tests.conftest import Browser, LiveServer, csrf_from, last_code
 from tests.conftest import TestClient as RegisteredClient
@@ -50,7 +51,7 @@ MESSAGE = re.compile(r'<(?:p|div)[^>]*(?:role="alert"|class="field-error")[^>]*>
 RP_CALLBACK = "https://rp.example.gov.cn/callback"
 RP_BYE = "https://rp.example.gov.cn/bye"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-HUGE = 300 * 1024  # over MAX_CONTENT_LENGTH (256 KiB)
+HUGE = max(256 * 1024, *LARGE_BODIES.values()) + 1024  # over every body limit (idp.http)
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "TRACE")
 BATTERY_METHODS = ("GET", "POST")  # HEAD: in the 405 tests, where a route refuses it
 
@@ -96,7 +97,8 @@ ROUTES = _collect_routes()
 SIGNED_IN = {"accounts.account", "accounts.end_session", "accounts.revoke_app",
              "accounts.change_password", "accounts.change_phone", "accounts.totp",
              "accounts.recovery_codes", "accounts.second_factor", "oauth.authorize",
-             "oauth.end_session", "oauth.end_session_confirmed"}
+             "oauth.end_session", "oauth.end_session_confirmed", "identity.verify",
+             "identity.cancel"}
 # Plausible values for path variables (`client_id` becomes the test's registered client).
 PLAUSIBLE_PATH_VALUES = {"code": "en", "sid": "0" * 32, "client_id": "unknown-client"}
 # Hostile ones, as they appear in the request line (the server percent-decodes them).

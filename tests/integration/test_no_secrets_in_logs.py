@@ -14,6 +14,7 @@ import re
 from sqlalchemy import text
 
 from idp import QUIET_LOGGERS
+from idp.audit.actors import Actor
 from idp.extensions import db, get_store
 from tests.conftest import Browser, csrf_from, exchange, last_code, sms_messages
 from tests.integration.citizens import (
@@ -95,8 +96,10 @@ def _journey(app, sms_platform, make_client) -> dict[str, list[str]]:
     secrets["totp_code"] = [totp_code]
 
     accounts = app.extensions["idp.accounts"]
-    accounts.create_user(username="verified1", password=ID_PASSWORD, phone="13812340001",
-                         trust_level=3, id_number=ID_NUMBER)
+    verified = accounts.create_user(username="verified1", password=ID_PASSWORD,
+                                    phone="13812340001")
+    app.extensions["idp.identity"].override(verified, 3, reason="test", number=ID_NUMBER,
+                                            actor=Actor.operator("tests"))
     db.session.commit()
     by_id = Browser(app.test_client())
     for password in ("Wrong-Horse-1", ID_PASSWORD):
@@ -176,3 +179,36 @@ def test_the_leak_check_finds_a_secret_that_was_logged(app, caplog):
     found = _leaks(caplog.text, {"password": ["Self-Test-Secret-9"], "sms_code": ["987650"],
                                  "token": ["eyJ-not-logged"]})
     assert found == ["password: Self-Test-Secret-9", "sms_code: 987650"]
+
+
+def test_no_full_document_number_of_the_verification_flows_reaches_a_log_a_page_or_the_audit(
+        app, make_user, national_platform, caplog, tmp_path):
+    """Issue 8: online verification (levels 3 and 4, a failed attempt, an outage and a case)
+    at DEBUG: the ID numbers appear in no log line, no audit row and no page (only masked)."""
+    from tests.identity.verify import two_element, verify_page, with_photo
+
+    people = [("李四", "11010519491231002X"), ("赵六", "441802199003072318")]
+    for person in people:
+        national_platform.add_person(*person)
+    _everything_at_debug(caplog)
+    pages: list[str] = []
+    first, second = Browser(app.test_client()), Browser(app.test_client())
+    first.login(make_user())
+    second.login(make_user())
+    pages.append(text_of(two_element(first, "李五", people[0][1])))  # no match
+    national_platform.set_outage("error")
+    pages.append(text_of(two_element(first, *people[0])))  # outage
+    national_platform.set_outage("off")
+    two_element(first, *people[0])
+    pages.append(text_of(with_photo(first, national_platform.portrait(people[0][1]))))
+    pages.append(text_of(verify_page(first)))
+    pages.append(text_of(two_element(second, *people[0])))  # case
+    pages.append(text_of(verify_page(second)))
+    pages.append(text_of(with_photo(second, national_platform.portrait(people[1][1]),
+                                    name=people[1][0], number=people[1][1])))
+    pages.append(text_of(first.client.get("/account")))
+    numbers = {"id_number": [number for _, number in people]}
+    assert "1101**********002X" in "".join(pages)
+    assert _leaks(caplog.text, numbers) == []
+    assert _leaks(_audit_dump(), numbers) == []
+    assert _leaks("".join(pages), numbers) == []

@@ -256,3 +256,52 @@ def test_a_level_above_a_listed_one_needs_mfa_too():
     assert [level_needs_mfa(level, {4}) for level in (2, 3, 4, 5)] == [False, False, True, True]
     assert session_acr(5, ["pwd"], {4}) == 3
     assert session_acr(5, ["pwd", "otp"], {4}) == 5
+
+
+# --- trust levels from verification records (ADR 0008) ---
+from pathlib import Path  # noqa: E402
+
+from idp.accounts.assurance import derive_trust_level  # noqa: E402
+
+
+def test_no_record_leaves_an_account_self_declared():
+    assert derive_trust_level([]) == 2
+
+
+def test_each_method_grants_at_most_its_own_level():
+    assert derive_trust_level([("online_two_element", 5, "verified", False)]) == 3
+    assert derive_trust_level([("online_real_person", 5, "verified", False)]) == 4
+    assert derive_trust_level([("counter", 5, "verified", False)]) == 5
+
+
+def test_only_a_verified_result_grants_anything():
+    for result in ("no_match", "not_found", "face_mismatch", "bad_image", "unavailable",
+                   "conflict", "invalid"):
+        assert derive_trust_level([("counter", 5, result, False)]) == 2, result
+
+
+def test_revoked_records_and_unknown_methods_grant_nothing():
+    assert derive_trust_level([("counter", 5, "verified", True)]) == 2
+    assert derive_trust_level([("self_service_claim", 5, "verified", False)]) == 2
+
+
+def test_an_override_sets_the_level_and_earlier_records_stop_counting():
+    records = [("counter", 5, "verified", False), ("override", 2, "verified", False)]
+    assert derive_trust_level(records) == 2
+    assert derive_trust_level([*records, ("online_two_element", 3, "verified", False)]) == 3
+
+
+def test_the_level_never_drops_because_of_a_later_weaker_verification():
+    records = [("online_real_person", 4, "verified", False),
+               ("online_two_element", 3, "verified", False)]
+    assert derive_trust_level(records) == 4
+
+
+def test_nothing_but_recompute_writes_the_stored_trust_level():
+    """ADR 0008: `user_account.trust_level` is a stored copy of the derived level."""
+    root = Path(__file__).resolve().parents[2] / "idp"
+    writers = [str(p.relative_to(root)) for p in root.rglob("*.py")
+               if ".trust_level =" in p.read_text(encoding="utf-8")]
+    assert writers == ["identity/services.py"]
+    text = (root / "identity" / "services.py").read_text(encoding="utf-8")
+    assert text.count(".trust_level =") == 1
