@@ -83,6 +83,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.extensions["idp.store"] = store
     _wire_services(app, settings)
     _register_blueprints(app)
+    from idp.counter import init_counter
+
+    init_counter(app)
     init_http(app, hsts=settings.secure_cookies)
     app.wsgi_app = TrustedProxies(app.wsgi_app, settings.proxy_networks)  # type: ignore[method-assign]
     app.context_processor(lambda: {"get_locale": get_locale})

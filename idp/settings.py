@@ -91,7 +91,10 @@ class Settings:
     realname_daily_attempts: int = 5  # IDP_REALNAME_DAILY_ATTEMPTS: failed online checks a day
     staff_idle_ttl: int = 600  # IDP_STAFF_IDLE_TTL: seconds a counter session stays idle
     staff_max_ttl: int = 10 * 3600  # IDP_STAFF_MAX_TTL: seconds a counter session may last
-    activation_ttl: int = 7 * 24 * 3600  # IDP_ACTIVATION_TTL: seconds an activation code lives
+    staff_enrolment_ttl: int = 72 * 3600  # IDP_STAFF_ENROLMENT_TTL: seconds an enrolment link
+    #                                       (new staff: password and authenticator app) works
+    activation_code_ttl: int = 7 * 24 * 3600  # IDP_ACTIVATION_CODE_TTL: seconds an activation
+    #                                           slip's code works
     extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
 
     @property
@@ -216,7 +219,7 @@ class Settings:
             raise SettingsError("IDP_REALNAME_TIMEOUT must be in (0, 60] seconds and "
                                 "IDP_REALNAME_RETRIES in [0, 5]")
         for name in ("realname_daily_attempts", "staff_idle_ttl", "staff_max_ttl",
-                     "activation_ttl"):
+                     "staff_enrolment_ttl", "activation_code_ttl"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"IDP_{name.upper()} must be a positive number")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = re.compile(r"`((?:idp|realname|clients|migrations)/[\w/.-]+|"
-                  r"(?:unit|integration|flows|browser|faults)/[\w/.-]+\.py|test_[\w]+\.py)`")
+                  r"(?:unit|integration|flows|browser|faults|identity|counter)/[\w/.-]+\.py|"
+                  r"test_[\w]+\.py)`")
 
 
 def test_every_module_and_test_spec_support_names_exists():

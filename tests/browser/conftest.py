@@ -53,3 +53,6 @@ def sample_rp(live_provider, make_client, name: str, first_party: bool):
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+from tests.counter.conftest import citizen_with_document, make_staff  # noqa: E402,F401

@@ -100,7 +100,9 @@ SIGNED_IN = {"accounts.account", "accounts.end_session", "accounts.revoke_app",
              "oauth.end_session", "oauth.end_session_confirmed", "identity.verify",
              "identity.cancel"}
 # Plausible values for path variables (`client_id` becomes the test's registered client).
-PLAUSIBLE_PATH_VALUES = {"code": "en", "sid": "0" * 32, "client_id": "unknown-client"}
+PLAUSIBLE_PATH_VALUES = {"code": "en", "sid": "0" * 32, "client_id": "unknown-client",
+                         "user_id": "u" * 36, "case_id": "1", "code_id": "c" * 36,
+                         "staff_id": "s" * 36, "token": "t" * 43}
 # Hostile ones, as they appear in the request line (the server percent-decodes them).
 HOSTILE_PATH_VALUES = {
     "quotes_and_backslash": "a%22b%27c%5Cd",

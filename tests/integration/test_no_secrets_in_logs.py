@@ -212,3 +212,53 @@ def test_no_full_document_number_of_the_verification_flows_reaches_a_log_a_page_
     assert _leaks(caplog.text, numbers) == []
     assert _leaks(_audit_dump(), numbers) == []
     assert _leaks("".join(pages), numbers) == []
+
+
+from tests.counter.conftest import make_staff  # noqa: E402,F401 - a fixture for the next test
+
+
+def test_no_full_document_number_of_the_counter_flows_reaches_a_log_a_page_or_the_audit(
+        app, make_user, make_staff, caplog):  # noqa: F811 - the fixture imported above
+    """Issue 8 at the counter, at DEBUG: search by ID number, open with a reason, verify in
+    person, assisted registration with its slip, a refused verification, the case queue and
+    the report. Only the explicit reveal (audited) shows a full number."""
+    from tests.counter.conftest import id_number
+
+    _everything_at_debug(caplog)
+    clerk, supervisor = make_staff("clerk"), make_staff("supervisor")
+    citizen = make_user(name="周敏")
+    first, second, refused = id_number(), id_number(), "110105194912310021"
+    pages = [text_of(clerk.open_record(citizen.id))]
+    pages.append(text_of(clerk.verify(citizen.id, refused, name="周敏")))
+    verified = clerk.verify(citizen.id, first, name="周敏")
+    assert verified.status_code == 200 and 'id="verified"' in text_of(verified)
+    pages.append(text_of(verified))
+    pages.append(text_of(clerk.post("/counter/", {"kind": "id-number", "query": first,
+                                                  "purpose": "service", "detail": "社保"})))
+    registered = clerk.post("/counter/register", {
+        "document_type": "id-number", "number": second, "name": "赵六",
+        "valid_until": "2035-06-30", "photo_compared": "y", "phone": ""})
+    assert registered.status_code == 303, text_of(registered)[-500:]
+    pages.append(text_of(clerk.client.get(registered.headers["Location"])))
+    pages.append(text_of(clerk.post("/counter/register", {  # the same document again
+        "document_type": "id-number", "number": second, "name": "赵六",
+        "valid_until": "2035-06-30", "photo_compared": "y", "phone": ""})))
+    pages.append(text_of(supervisor.client.get("/counter/cases")))
+    pages.append(text_of(supervisor.client.get("/counter/report")))
+    revealed = text_of(clerk.post(f"/counter/person/{citizen.id}/reveal",
+                                  {"x-reason": "核对社保登记"}))
+    numbers = {"id_number": [first, second, refused]}
+    assert first in revealed  # the one place a full number may appear
+    assert "4418" in "".join(pages)
+    # every record the clerk opened is in the audit log with its reason, and the chain holds
+    viewed = db.session.execute(text(
+        "SELECT actor, data FROM audit_event WHERE tag = 'counter:record:viewed'")).all()
+    assert [(actor, json.loads(data) if isinstance(data, str) else data)
+            for actor, data in viewed] == [
+        (f"staff:{clerk.id}@{clerk.hall}", {"purpose": "service", "reason": "办理社保业务"}),
+        (f"staff:{clerk.id}@{clerk.hall}", {"purpose": "service", "reason": "社保"})]
+    verified_chain = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verified_chain.exit_code == 0, verified_chain.output
+    assert _leaks("".join(pages), numbers) == []
+    assert _leaks(caplog.text, numbers) == []
+    assert _leaks(_audit_dump(), numbers) == []
