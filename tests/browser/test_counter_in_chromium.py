@@ -104,6 +104,58 @@ def test_a_supervisor_resolves_the_case_of_one_id_number_on_two_accounts(
     row.locator("textarea").fill("本人持身份证到窗口，核对无误")
     row.locator("button[type=submit]").click()
     expect(page.locator("#no-cases")).to_be_visible()
+    page.goto(live_provider.url + "/counter/report")
+    page.click("text=English")
+    expect(page.locator("h1")).to_contain_text("report")
+    shot(page, "counter-report-en")
     db.session.expire_all()
     assert db.session.get(User, claimant.id).trust_level == 3
     assert db.session.get(User, holder.id).trust_level == 2
+
+
+def test_assisted_registration_prints_a_slip_and_the_person_activates_and_signs_in(
+        app, chromium, live_provider, make_staff):
+    clerk = make_staff("clerk", signed_in=False)
+    desk = chromium.new_context(locale="zh-CN")
+    page = desk.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        _staff_login(page, app, live_provider.url, clerk.username, clerk.password, clerk.secret)
+        page.goto(live_provider.url + "/counter/register")
+        page.select_option("#document_type", "id-number")
+        page.fill("#number", ZHOU[1])
+        page.fill("#name", ZHOU[0])
+        page.fill("#valid_until", "2035-06-30")
+        page.check("#photo_compared")
+        shot(page, "counter-register-zh")
+        page.click("form[action='/counter/register'] button[type=submit]")
+        expect(page.locator("#slip")).to_be_visible()
+        username = page.locator("#slip-username").inner_text()
+        code = page.locator("#activation-code").inner_text()
+        remember_secret(code)
+        assert ZHOU[1] not in page.content()
+        shot(page, "counter-slip-zh")
+        page.emulate_media(media="print")
+        shot(page, "counter-slip-print")
+    finally:
+        desk.close()
+
+    person = chromium.new_context(locale="zh-CN")
+    page = person.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(live_provider.url + "/activate")
+        page.fill("#identifier", username)
+        page.fill("#code", code)
+        page.fill("#password", NEW_PASSWORD)
+        page.fill("#confirm", NEW_PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("#notice")).to_be_visible()
+        page.goto(live_provider.url + "/login")
+        page.fill("#identifier", ZHOU[1])  # a verified person may sign in with the ID number
+        page.fill("#password", NEW_PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(live_provider.url + "/account")
+        expect(page.locator("#trust-level")).to_have_text("5")
+    finally:
+        person.close()
