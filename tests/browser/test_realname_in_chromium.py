@@ -111,41 +111,39 @@ def test_an_outage_of_the_national_platform_is_explained_and_changes_nothing(
 
 
 def test_the_camera_takes_the_photo_and_sends_it_to_the_platform(
-        live_provider, make_user, national_platform):
+        chromium, live_provider, make_user, national_platform):
     """Chromium's fake camera (a generated test pattern, no real face): the photo taken in the
     page reaches the national platform, which finds no matching face. Proves the camera path
     end to end without a person in front of it."""
-    from playwright.sync_api import sync_playwright
-
     from tests.browser.conftest import CHROMIUM
 
     national_platform.add_person(*LI_SI)
     user = make_user()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-            "--disable-background-networking", "--disable-component-update",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
-        context = browser.new_context(locale="zh-CN", permissions=["camera"])
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        try:
-            _login(page, live_provider.url, user)
-            page.goto(live_provider.url + "/account/identity")
-            page.fill("#real-name", LI_SI[0])
-            page.fill("#real-id-number", LI_SI[1])
-            page.click("#camera-start")
-            expect(page.locator("#camera")).to_be_visible()
-            expect(page.locator("#camera-view")).to_have_js_property("readyState", 4)
-            page.click("#camera-take")
-            expect(page.locator("#camera")).to_be_hidden()  # hidden once the photo is in
-            assert page.locator("#real-photo").evaluate("input => input.files.length") == 1
-            shot(page, "identity-camera-zh")
-            page.click("#real-person button[type=submit]")
-            expect(page.locator("#error")).to_contain_text("比对不一致")
-            (asked,) = national_platform.transactions()
-            assert (asked["endpoint"], asked["result"]) == ("real-person", "no_match")
-            assert asked["score"] < 0.8
-        finally:
-            context.close()
-            browser.close()
+    # a second Chromium of the same Playwright, with the fake camera
+    browser = chromium.browser_type.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    context = browser.new_context(locale="zh-CN", permissions=["camera"])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        _login(page, live_provider.url, user)
+        page.goto(live_provider.url + "/account/identity")
+        page.fill("#real-name", LI_SI[0])
+        page.fill("#real-id-number", LI_SI[1])
+        page.click("#camera-start")
+        expect(page.locator("#camera")).to_be_visible()
+        expect(page.locator("#camera-view")).to_have_js_property("readyState", 4)
+        page.click("#camera-take")
+        expect(page.locator("#camera")).to_be_hidden()  # hidden once the photo is in
+        assert page.locator("#real-photo").evaluate("input => input.files.length") == 1
+        shot(page, "identity-camera-zh")
+        page.click("#real-person button[type=submit]")
+        expect(page.locator("#error")).to_contain_text("比对不一致")
+        (asked,) = national_platform.transactions()
+        assert (asked["endpoint"], asked["result"]) == ("real-person", "no_match")
+        assert asked["score"] < 0.8
+    finally:
+        context.close()
+        browser.close()

@@ -156,3 +156,20 @@ def test_no_counter_page_shows_a_full_id_number_except_the_reveal(app, make_staf
     for page in pages:
         for number in (holder.id_number, newcomer):
             assert number not in text_of(page), page.request.path
+
+
+def test_an_expired_form_on_a_post_only_action_offers_the_page_it_came_from(make_staff,
+                                                                            citizen_with_document):
+    """A stale CSRF token on a POST-only action: nothing changes, and "try again" leads back
+    to the page the form was on (not to a GET the action does not answer)."""
+    clerk, citizen = make_staff("clerk"), citizen_with_document()
+    clerk.open_record(citizen.id)
+    record = f"/counter/person/{citizen.id}"
+    answer = clerk.client.post(f"{record}/reveal", data={"csrf_token": "stale",
+                                                         "x-reason": "核对"},
+                               headers={"Referer": "http://localhost" + record})
+    assert answer.status_code == 400
+    assert f'href="{record}"' in text_of(answer)
+    foreign = clerk.client.post(f"{record}/reveal", data={"csrf_token": "stale"},
+                                headers={"Referer": "https://evil.example/counter/"})
+    assert 'href="/"' in text_of(foreign)

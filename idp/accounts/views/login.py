@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import cast
+from urllib.parse import urlsplit
 
 from flask import redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -30,6 +31,7 @@ from idp.accounts.views.common import (
     current_user,
     form_expired_page,
     gate_message,
+    is_local_path,
     masked_phone,
     mfa,
     page,
@@ -219,8 +221,14 @@ def form_expired(error: CSRFError) -> Response:
     """A missing or stale CSRF token: a page in the person's language, and nothing changed."""
     if request.endpoint == "accounts.login":
         retry = url_for("accounts.login", next=request.form.get("next") or None)
-    else:
-        retry = request.path if request.method == "POST" else url_for("accounts.home")
+    elif request.method == "POST" and request.url_rule is not None and \
+            "GET" in (request.url_rule.methods or ()):
+        retry = request.path
+    else:  # a POST-only action: back to the page the form was on, when it is ours
+        referrer = urlsplit(request.referrer or "")
+        back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        same_site = referrer.netloc in ("", request.host)
+        retry = back if same_site and is_local_path(back) else url_for("accounts.home")
     return form_expired_page(retry)
 
 
