@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from idp.counter import init_counter
 
     init_counter(app)
+    from idp.admin import init_admin
+
+    init_admin(app)
     init_http(app, hsts=settings.secure_cookies)
     app.wsgi_app = TrustedProxies(app.wsgi_app, settings.proxy_networks)  # type: ignore[method-assign]
     app.context_processor(lambda: {"get_locale": get_locale})
@@ -147,6 +150,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     from idp.audit.actors import Actor
     from idp.clock import Clock
     from idp.identity.services import IdentityService
+    from idp.oauth.evidence import TokenLoginEvidence
     from idp.oauth.keys import KeyManager
     from idp.oauth.logout import SessionEndHandler
     from idp.oauth.server import Provider, build_server
@@ -213,14 +217,31 @@ def _wire_services(app: Flask, settings: Settings) -> None:
             accounts.end_every_session(holder, Actor.system("identity-case"), clock.seconds())
 
     identity.on_document_removed.append(end_sessions)
+    access = _access(settings, clock)
     app.extensions.update({
         "idp.clock": clock, "idp.accounts": accounts, "idp.sessions": sessions,
         "idp.signin": SignIn(sessions, guard),
         "idp.provider": provider,
         "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
         "idp.mfa": mfa, "idp.authorizations": consents, "idp.session_end": session_end,
-        "idp.identity": identity,
+        "idp.identity": identity, "idp.access": access,
+        "idp.login_evidence": TokenLoginEvidence(),
     })
+
+
+def _access(settings: Settings, clock: Any) -> Any:
+    """Access rates (ADR 0009): targets and the live window from settings, checked here
+    (idp.settings cannot import the domain that owns their rules)."""
+    from idp.access.services import AccessService
+    from idp.access.targets import check_live_days, parse_targets
+
+    try:
+        targets = parse_targets(settings.access_targets)
+        check_live_days(settings.access_live_days)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    return AccessService(clock, live_days=settings.access_live_days, targets=targets,
+                         evidence_days=int(settings.token_record_retention_days))
 
 
 def _document_fingerprints(settings: Settings, secret: str) -> Any:

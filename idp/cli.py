@@ -495,11 +495,13 @@ def _committing(callback: Any) -> Any:
 
 
 def register_cli(app: Flask) -> None:
+    from idp.access.cli import access_group
     from idp.counter.cli import halls_group, staff_group
     from idp.identity.cli import realname_group
 
     for group in (clients_group, users_group, keys_group, sms_group, audit_group,
-                  logout_group, tokens_group, realname_group, halls_group, staff_group):
+                  logout_group, tokens_group, realname_group, halls_group, staff_group,
+                  access_group):
         for command in group.commands.values():
             if command.callback is not None and not getattr(command.callback, "commits", False):
                 command.callback = _committing(command.callback)

@@ -27,7 +27,7 @@ OUTAGES = (StoreUnavailable, OperationalError, InterfaceError, PoolTimeout)
 
 # Endpoints a program calls: their errors are JSON (RFC 6749 §5.2, RFC 6750 §3.1).
 API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
-             "/healthz", "/readyz")
+             "/healthz", "/readyz", "/admin/api/")
 # C0 controls but TAB, LF and CR (which forms may carry), and DEL. NUL never reaches a database.
 FORBIDDEN_CHARS = frozenset(chr(c) for c in [*range(0, 9), 11, 12, *range(14, 32), 127])
 HEADER_FORBIDDEN = FORBIDDEN_CHARS | {"\r", "\n"}
@@ -81,8 +81,10 @@ def error_response(status: int, error: str, description: str,
     return make_response(render_template("error.html", error=error, lead=description), status)
 
 
-# Endpoints that accept a larger body than MAX_CONTENT_LENGTH (a face image for the platform).
-LARGE_BODIES = {"identity.verify": 3 * 1024 * 1024}
+# Endpoints that accept a larger body than MAX_CONTENT_LENGTH (a face image for the platform;
+# a catalogue file in the operators' console or its JSON API).
+LARGE_BODIES = {"identity.verify": 3 * 1024 * 1024, "admin.imports": 4 * 1024 * 1024,
+                "admin_api.import_records": 4 * 1024 * 1024}
 
 
 def _guard_input() -> Response | None:

@@ -95,6 +95,12 @@ class Settings:
     #                                       (new staff: password and authenticator app) works
     activation_code_ttl: int = 7 * 24 * 3600  # IDP_ACTIVATION_CODE_TTL: seconds an activation
     #                                           slip's code works
+    access_live_days: int = 30  # IDP_ACCESS_LIVE_DAYS: a system with logins in this many days
+    #                             is live (接入率 "verified")
+    access_targets: str = "province.licensing=100 province.public_service=50 city=90"
+    #                     IDP_ACCESS_TARGETS: the access-rate targets in percent
+    access_refresh_seconds: int = 30  # IDP_ACCESS_REFRESH_SECONDS: console pages roll the login
+    #                                   evidence up at most this often (0: on every view)
     extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
 
     @property
@@ -215,11 +221,13 @@ class Settings:
                                     "IDP_REALNAME_APP_SECRET")
             if self.is_production and url.scheme != "https":
                 raise SettingsError("IDP_REALNAME_URL must be https in production")
+        if not 0 <= self.access_refresh_seconds <= 3600:
+            raise SettingsError("IDP_ACCESS_REFRESH_SECONDS must be between 0 and 3600")
         if not 0 < self.realname_timeout <= 60 or not 0 <= self.realname_retries <= 5:
             raise SettingsError("IDP_REALNAME_TIMEOUT must be in (0, 60] seconds and "
                                 "IDP_REALNAME_RETRIES in [0, 5]")
         for name in ("realname_daily_attempts", "staff_idle_ttl", "staff_max_ttl",
-                     "staff_enrolment_ttl", "activation_code_ttl"):
+                     "staff_enrolment_ttl", "activation_code_ttl", "access_live_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"IDP_{name.upper()} must be a positive number")
 

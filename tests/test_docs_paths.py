@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = re.compile(r"`((?:idp|realname|clients|migrations)/[\w/.-]+|"
-                  r"(?:unit|integration|flows|browser|faults|identity|counter)/[\w/.-]+\.py|"
+                  r"(?:unit|integration|flows|browser|faults|identity|counter|access|admin)/[\w/.-]+\.py|"
                   r"test_[\w]+\.py)`")
 
 

@@ -55,6 +55,9 @@ class Client(db.Model):  # type: ignore[name-defined]
     require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
     # Resource-server role: the client_ids whose tokens this client may introspect.
     introspects_for: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A disabled client is refused everywhere (authorize, token, introspection, revocation)
+    # and its access tokens stop at once (TokenService.is_revoked); an operator re-enables it.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     # --- Authlib ClientMixin ---

@@ -117,7 +117,11 @@ class ProviderServer(AuthorizationServer):
         return _IssuerRequest(flask_request, provider().settings.issuer)
 
     def query_client(self, client_id: str) -> Client | None:
-        return provider().clients.get(client_id) if client_id else None
+        """The client, unless unknown or disabled by an operator: Authlib then answers
+        invalid_client at the token, introspection and revocation endpoints, and the
+        authorization endpoint shows its error page (nothing is redirected)."""
+        client = provider().clients.get(client_id) if client_id else None
+        return None if client is None or client.disabled else client
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         return None  # each grant persists what it issues

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from idp.accounts.models import User
 from idp.accounts.ports import AuthorizedApp
@@ -19,14 +20,19 @@ from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.dbutil import insert_ignoring_duplicates
-from idp.extensions import db
+from idp.extensions import db, get_store
 from idp.oauth.models import Client, Consent, Grant, RefreshToken, aware
 from idp.security.crypto import KeyedHash, random_token, sha256_hex
-from idp.store import Store
+from idp.store import Store, StoreUnavailable
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SCOPES = ("openid", "profile", "phone", "offline_access")
+# The operators' JSON API (/admin/api): granted only to a confidential client registered with
+# it, and honoured only in a client_credentials token. Not advertised in discovery.
+ADMIN_SCOPE = "admin"
+REGISTRABLE_SCOPES = (*SCOPES, ADMIN_SCOPE)
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 SCOPE_CLAIMS = {
     "profile": ("name", "preferred_username", "updated_at"),
     "phone": ("phone_number", "phone_number_verified"),
@@ -75,7 +81,7 @@ class ClientService:
         self.secret_hasher = secret_hasher
         self.cache_ttl = cache_ttl
         self.allow_loopback_http = allow_loopback_http
-        self._cache: dict[str, tuple[float, Client]] = {}
+        self._cache: dict[str, tuple[float, Client, Any]] = {}
 
     def register(self, *, name: str, redirect_uris: list[str], auth_method: str,
                  grant_types: list[str] | None = None, scope: str = "openid profile phone",
@@ -138,10 +144,14 @@ class ClientService:
             _check_uri(uri, "post-logout redirect URI", loopback)
         if backchannel:
             _check_uri(backchannel, "back-channel logout URI", loopback)
-        unknown = [s for s in scope.split() if s not in SCOPES]
+        unknown = [s for s in scope.split() if s not in REGISTRABLE_SCOPES]
         if unknown:
             raise ClientRegistrationError(f"unknown scope {unknown[0]}; supported: "
-                                          f"{' '.join(SCOPES)}")
+                                          f"{' '.join(REGISTRABLE_SCOPES)}")
+        if ADMIN_SCOPE in scope.split() and ("client_credentials" not in grant_types or
+                                             auth_method == "none"):
+            raise ClientRegistrationError("the admin scope needs a confidential client with "
+                                          "the client_credentials grant")
         if auth_method == "private_key_jwt":
             if bool(jwks) == bool(jwks_uri):
                 raise ClientRegistrationError("private_key_jwt needs exactly one of a JWKS "
@@ -166,15 +176,20 @@ class ClientService:
             raise ClientRegistrationError("ID token algorithm must be RS256 or ES256")
 
     def get(self, client_id: str) -> Client | None:
+        """The client's registration, disabled or not (callers that authenticate a client
+        refuse disabled ones: server.query_client). A cached lookup is used only while the
+        client's change marker in the store is the one seen when it was cached, so a secret
+        rotated or a client disabled on any node stops here at once."""
         cached = self._cache.get(client_id)
         now = time.monotonic()
-        if cached is not None and cached[0] > now:
+        version = self._version(client_id) if self.cache_ttl > 0 else None
+        if cached is not None and cached[0] > now and cached[2] == version:
             return cached[1]
         client = db.session.execute(
             select(Client).where(Client.client_id == client_id)).scalar_one_or_none()
-        if client is not None and self.cache_ttl > 0:
+        if client is not None and self.cache_ttl > 0 and version is not _UNKNOWN:
             db.session.expunge(client)  # read-only from here; no session's commit expires it
-            self._cache[client_id] = (now + self.cache_ttl, client)
+            self._cache[client_id] = (now + self.cache_ttl, client, version)
         return client
 
     def forget(self, client_id: str | None = None) -> None:
@@ -183,6 +198,77 @@ class ClientService:
             self._cache.clear()
         else:
             self._cache.pop(client_id, None)
+
+    @staticmethod
+    def _version(client_id: str) -> Any:
+        """The client's change marker in the store (None: unchanged lately). A store that does
+        not answer yields a marker no cached entry carries: the database decides."""
+        try:
+            return get_store().get("client-changed:" + client_id)
+        except StoreUnavailable:
+            return _UNKNOWN
+
+    def _changed(self, client: Client) -> None:
+        """A security decision about a client: committed first (design.md "Durability": a
+        deliberate commit, as in SessionService.end), then other workers drop their cached
+        copy (a new marker, kept longer than any cache entry lives) and this one its own."""
+        db.session.commit()
+        with contextlib.suppress(StoreUnavailable):  # no cache outlives the TTL anyway
+            get_store().set("client-changed:" + client.client_id, random_token(8),
+                            self.cache_ttl + 60)
+        self.forget(client.client_id)
+
+    # --- operators' changes: each audited and committed before the caches hear of it ---
+    def _locked(self, client_id: str) -> Client:
+        client = db.session.execute(select(Client).where(Client.client_id == client_id)
+                                    .with_for_update()).scalar_one_or_none()
+        if client is None:
+            raise ClientRegistrationError(f"no client {client_id}")
+        return client
+
+    def rotate_secret(self, client_id: str, actor: Actor) -> str:
+        """A new client secret, returned once; the old one stops working at once (only a
+        keyed hash is stored). Grants and their refresh tokens are kept: the business system
+        changes its configuration, not its users' sessions."""
+        client = self._locked(client_id)
+        if client.auth_method not in SECRET_AUTH_METHODS:
+            raise ClientRegistrationError("only clients that authenticate with a client secret "
+                                          "have one to rotate")
+        secret = random_token(32)
+        client.secret_hash = self.secret_hasher.digest(secret)
+        record_event(Tag.CLIENT_SECRET_ROTATED, actor=actor, client_id=client.client_id)
+        self._changed(client)
+        return secret
+
+    def disable(self, client_id: str, actor: Actor) -> int:
+        """Refuse the client everywhere from now on and revoke every grant made to it (their
+        refresh tokens and access tokens die with them). Returns how many grants ended."""
+        client = self._locked(client_id)
+        client.disabled = True
+        ended = revoke_grants(Grant.client_id == client.client_id)
+        record_event(Tag.CLIENT_DISABLED, actor=actor, client_id=client.client_id,
+                     data={"grants_revoked": ended})
+        self._changed(client)
+        return ended
+
+    def enable(self, client_id: str, actor: Actor) -> None:
+        """Accept the client again; the grants revoked when it was disabled stay revoked."""
+        client = self._locked(client_id)
+        client.disabled = False
+        record_event(Tag.CLIENT_ENABLED, actor=actor, client_id=client.client_id)
+        self._changed(client)
+
+
+_UNKNOWN = object()  # a change marker the store could not tell
+
+
+def revoke_grants(*where: ColumnElement[bool]) -> int:
+    """Revoke every live grant matching `where` (their refresh tokens die with them, and the
+    access tokens descended from them: TokenService.is_revoked). Flushes; the caller commits.
+    Returns how many grants ended."""
+    result = db.session.execute(update(Grant).where(*where, Grant.revoked_at.is_(None))
+                                .values(revoked_at=datetime.now(UTC)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def default_sector(redirect_uris: list[str]) -> str | None:

@@ -152,7 +152,11 @@ class TokenService:
         return None if self.is_revoked(info) else info
 
     def is_revoked(self, info: AccessTokenInfo) -> bool:
-        checks = [exists().where(RevokedToken.jti == info.jti)]
+        """Revoked by `jti`, through its grant, or because an operator disabled its client:
+        one round trip to the database, never a cache."""
+        checks = [exists().where(RevokedToken.jti == info.jti),
+                  exists().where(Client.client_id == str(info.claims["client_id"]),
+                                 Client.disabled.is_(True))]
         if info.grant_id:
             checks.append(exists().where(Grant.id == info.grant_id,
                                          Grant.revoked_at.is_not(None)))

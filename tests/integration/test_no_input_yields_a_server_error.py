@@ -43,7 +43,7 @@ from tests.integration.helpers import tokens_for
 
 # The endpoints a program calls; their errors are JSON with an `error` member.
 PROTOCOL_PREFIXES = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
-                     "/healthz", "/readyz")
+                     "/healthz", "/readyz", "/admin/api/")
 # RFC 6749 §5.2: the characters an `error` code may use.
 ERROR_CODE = re.compile(r"[\x20\x21\x23-\x5B\x5D-\x7E]+")
 HEADING = re.compile(r"<h1[^>]*>\s*([^<\s][^<]*)</h1>")
@@ -102,7 +102,7 @@ SIGNED_IN = {"accounts.account", "accounts.end_session", "accounts.revoke_app",
 # Plausible values for path variables (`client_id` becomes the test's registered client).
 PLAUSIBLE_PATH_VALUES = {"code": "en", "sid": "0" * 32, "client_id": "unknown-client",
                          "user_id": "u" * 36, "case_id": "1", "code_id": "c" * 36,
-                         "staff_id": "s" * 36, "token": "t" * 43}
+                         "staff_id": "s" * 36, "token": "t" * 43, "kind": "items"}
 # Hostile ones, as they appear in the request line (the server percent-decodes them).
 HOSTILE_PATH_VALUES = {
     "quotes_and_backslash": "a%22b%27c%5Cd",

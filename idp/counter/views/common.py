@@ -16,9 +16,9 @@ from werkzeug.wrappers import Response
 from idp.accounts.lockout import Gate
 from idp.accounts.views.common import when
 from idp.counter import counter
+from idp.counter.gate import admit
 from idp.counter.models import ServiceHall, StaffAccount
 from idp.counter.roles import all_halls, allowed
-from idp.counter.services import ip_allowed
 from idp.counter.sessions import COOKIE, StaffSession
 from idp.counter.views import bp
 from idp.extensions import get_settings
@@ -101,24 +101,16 @@ def load_staff() -> Response | None:
     if request.endpoint in PUBLIC:
         return None
     token = request.cookies.get(COOKIE)
-    live = counter().sessions.load(token)
-    if live is None:
+    checked = admit(counter().sessions, counter().staff, token, request.remote_addr,
+                    request.path)
+    if checked.outcome in {"no_session", "ended"}:
         return to_login(expired=bool(token))
-    member = counter().staff.get(live.staff_id)
-    ended = member is not None and member.sessions_valid_after is not None and \
-        live.created < member.sessions_valid_after
-    if member is None or member.disabled or not member.enrolled or ended or \
-            (member.hall_code, member.role) != (live.hall, live.role):
-        counter().sessions.end(live)
-        return to_login(expired=True)
-    hall = counter().staff.hall(member.hall_code)
-    if not ip_allowed(hall, request.remote_addr):
-        counter().staff.ip_refused(member, request.remote_addr, request.path)
-        counter().sessions.end(live)
+    if checked.outcome == "network":
         response = refused(_("This hall's workbench accepts connections only from the hall's "
                              "own network."))
         clear_cookie(response)
         return response
+    member, live, hall = checked.member, checked.session, checked.hall
     g.staff, g.staff_session, g.hall = member, live, hall
     return None
 
