@@ -53,6 +53,9 @@ def test_bad_rows_are_listed_by_line_and_reason_and_nothing_is_written(make_oper
     assert error_of(answer) == "15 行中有 3 行被拒绝：未写入任何内容。请更正后重新导入。"
     assert rejected(answer) == [("14", ["unknown_department"]), ("15", ["duplicate_code"]),
                                 ("16", ["bad_type"])]
+    page = text_of(answer)  # each reason named in the page's language, then the detail
+    assert "<strong>部门不存在</strong>" in page and "<strong>编码重复</strong>" in page
+    assert "<strong>事项类型无效</strong>" in page
     assert db.session.query(ServiceItem).count() == 0
     assert [e.data["kind"] for e in audit_events("access:catalogue:imported")] == ["departments"]
 
