@@ -252,7 +252,8 @@ def test_no_full_document_number_of_the_counter_flows_reaches_a_log_a_page_or_th
     assert "4418" in "".join(pages)
     # every record the clerk opened is in the audit log with its reason, and the chain holds
     viewed = db.session.execute(text(
-        "SELECT actor, data FROM audit_event WHERE tag = 'counter:record:viewed'")).all()
+        "SELECT actor, data FROM audit_event WHERE tag = 'counter:record:viewed' ORDER BY seq"
+    )).all()
     assert [(actor, json.loads(data) if isinstance(data, str) else data)
             for actor, data in viewed] == [
         (f"staff:{clerk.id}@{clerk.hall}", {"purpose": "service", "reason": "办理社保业务"}),
