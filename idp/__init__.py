@@ -208,7 +208,8 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     sessions.after_end.append(session_end.deliver)
     accounts.on_credentials_reset.append(grants.revoke_all)
     identity = IdentityService(keyring.box("id-number"), fingerprints, _platform(settings),
-                               daily_attempts=settings.realname_daily_attempts)
+                               daily_attempts=settings.realname_daily_attempts, store=store,
+                               ip_daily_attempts=settings.realname_ip_daily_attempts)
     identity.on_document_removed.append(grants.revoke_all)
 
     def end_sessions(user_id: str) -> None:

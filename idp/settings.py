@@ -89,6 +89,8 @@ class Settings:
     realname_timeout: float = 5.0  # IDP_REALNAME_TIMEOUT: seconds to wait for one answer
     realname_retries: int = 2  # IDP_REALNAME_RETRIES: retries after an outage answer (bounded)
     realname_daily_attempts: int = 5  # IDP_REALNAME_DAILY_ATTEMPTS: failed online checks a day
+    realname_ip_daily_attempts: int = 20  # IDP_REALNAME_IP_DAILY_ATTEMPTS: failed online checks
+    #                                       a day from one client address, across accounts
     staff_idle_ttl: int = 600  # IDP_STAFF_IDLE_TTL: seconds a counter session stays idle
     staff_max_ttl: int = 10 * 3600  # IDP_STAFF_MAX_TTL: seconds a counter session may last
     staff_enrolment_ttl: int = 72 * 3600  # IDP_STAFF_ENROLMENT_TTL: seconds an enrolment link
@@ -226,8 +228,9 @@ class Settings:
         if not 0 < self.realname_timeout <= 60 or not 0 <= self.realname_retries <= 5:
             raise SettingsError("IDP_REALNAME_TIMEOUT must be in (0, 60] seconds and "
                                 "IDP_REALNAME_RETRIES in [0, 5]")
-        for name in ("realname_daily_attempts", "staff_idle_ttl", "staff_max_ttl",
-                     "staff_enrolment_ttl", "activation_code_ttl", "access_live_days"):
+        for name in ("realname_daily_attempts", "realname_ip_daily_attempts", "staff_idle_ttl",
+                     "staff_max_ttl", "staff_enrolment_ttl", "activation_code_ttl",
+                     "access_live_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"IDP_{name.upper()} must be a positive number")
 

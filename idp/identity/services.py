@@ -28,6 +28,7 @@ from idp.identity.models import (
     Verification,
 )
 from idp.security.crypto import DocumentFingerprints, SealingBox
+from idp.store import Store
 from realname import TrustLevel
 from realname.documents import CheckResult, DocumentType, check, mask
 from realname.platform import IdentityPlatform, Outcome, PlatformResult
@@ -74,11 +75,17 @@ class Proof:
 class IdentityService:
     def __init__(self, box: SealingBox, fingerprints: DocumentFingerprints,
                  platform: IdentityPlatform | None, *, daily_attempts: int = 5,
+                 store: Store | None = None, ip_daily_attempts: int = 20,
                  today: Callable[[], date] | None = None) -> None:
         self.box = box
         self.fingerprints = fingerprints
         self.platform = platform
         self.daily_attempts = daily_attempts
+        # Failed answers per client address and day, across accounts: registering accounts
+        # is cheap, so the per-account limit alone would let one network use the platform
+        # as an oracle for name and number pairs.
+        self.store = store
+        self.ip_daily_attempts = ip_daily_attempts
         self.today = today or (lambda: datetime.now(UTC).date())
         # Called with an account id when a supervisor took a document away from it: higher
         # layers end its sessions and revoke its grants.
@@ -171,7 +178,7 @@ class IdentityService:
             return refused
         if self.platform is None:
             return VerifyOutcome("not_configured", user.trust_level)
-        if self._failures_today(user) >= self.daily_attempts:
+        if self._failures_today(user) >= self.daily_attempts or self._network_spent(ip):
             return VerifyOutcome("too_many_attempts", user.trust_level)
         answer = self.platform.check_real_person(name, document.normalised, image,
                                                  image_type or "image/jpeg") if image \
@@ -182,9 +189,16 @@ class IdentityService:
             return self._failed(user, proof, answer, ip)
         return self._accept(user, proof, ip)
 
+    def _network_spent(self, ip: str | None) -> bool:
+        if self.store is None or not ip:
+            return False
+        return int(self.store.get(f"verify-ip:{ip}") or 0) >= self.ip_daily_attempts
+
     def _failed(self, user: User, proof: Proof, answer: PlatformResult,
                 ip: str | None) -> VerifyOutcome:
         code = _failure_code(answer)
+        if code in FAILED_RESULTS and self.store is not None and ip:
+            self.store.incr(f"verify-ip:{ip}", 24 * 3600)
         self._record(user, proof, result=code)
         record_event(Tag.VERIFICATION_FAILED, actor=proof.actor, user_id=user.id, ip=ip,
                      data={"method": proof.method, "result": code,

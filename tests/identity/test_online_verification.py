@@ -212,3 +212,34 @@ def test_the_page_offers_counters_when_online_verification_is_off(browser, make_
     _signed_in(browser, make_user)
     page = text_of(verify_page(browser))
     assert 'id="offline"' in page and 'id="two-element"' not in page
+
+
+def test_failed_answers_from_one_network_are_limited_across_accounts(
+        app, make_user, national_platform):
+    """Accounts are cheap to register: the per-account daily limit alone would let one
+    network probe the platform for name and number pairs. Outages do not count."""
+    from tests.conftest import Browser
+
+    national_platform.add_person(*LI_SI)
+    identity = app.extensions["idp.identity"]
+    original = identity.ip_daily_attempts
+    identity.ip_daily_attempts = 3
+    try:
+        national_platform.set_outage("error")
+        outage = Browser(app.test_client())
+        _signed_in(outage, make_user)
+        two_element(outage, *LI_SI)
+        national_platform.set_outage("off")
+        for _ in range(3):  # three accounts, one wrong guess each, all from 127.0.0.1
+            prober = Browser(app.test_client())
+            _signed_in(prober, make_user)
+            assert two_element(prober, "李五", LI_SI[1]).status_code == 400
+        asked = len(national_platform.transactions())
+        fourth = Browser(app.test_client())
+        user = _signed_in(fourth, make_user)
+        refused = two_element(fourth, *LI_SI)
+        assert "明天" in error_of(refused)
+        assert len(national_platform.transactions()) == asked
+        assert _user(user).trust_level == 2
+    finally:
+        identity.ip_daily_attempts = original
