@@ -99,6 +99,7 @@ def test_a_supervisor_resolves_the_case_of_one_id_number_on_two_accounts(
     page.goto(live_provider.url + "/counter/cases")
     row = page.locator(f"#case-{case.id}")
     expect(row).to_contain_text("1101**********002X")
+    expect(page.locator(f"#case-{case.id}-name")).to_contain_text("李四")  # as proven
     shot(page, "counter-cases-zh")
     row.locator("input[value=transfer]").check()
     row.locator("textarea").fill("本人持身份证到窗口，核对无误")
