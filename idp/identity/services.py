@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from idp.accounts.assurance import METHOD_MAX_LEVEL, derive_trust_level
 from idp.accounts.errors import AccountError
@@ -259,10 +260,20 @@ class IdentityService:
     def _accept(self, user: User, proof: Proof, ip: str | None) -> VerifyOutcome:
         """Link the document and record the proof; or, when another account holds the
         document, open a case and link nothing."""
-        key = self.document_key(proof.document.document_type.value,
-                                proof.document.normalised or "")
-        holder = self.find_by_document(proof.document.normalised or "",
-                                       proof.document.document_type.value)
+        document = proof.document
+        key = self.document_key(document.document_type.value, document.normalised or "")
+        holder = self.find_by_document(document.normalised or "", document.document_type.value)
+        if holder is None or holder.id == user.id:
+            try:
+                with db.session.begin_nested():
+                    self._link(user, document, key, proof.name)
+            except IntegrityError:
+                # Another account linked the same document after we looked (a concurrent
+                # verification committed first): that account is the holder now.
+                holder = self.find_by_document(document.normalised or "",
+                                               document.document_type.value)
+            else:
+                holder = None
         if holder is not None and holder.id != user.id:
             case = self._open_case(user, holder, proof, key)
             self._record(user, proof, result="conflict")
@@ -270,12 +281,11 @@ class IdentityService:
                          data={"case": case.id, "holder": holder.id, "method": proof.method})
             db.session.flush()
             return VerifyOutcome("case_opened", user.trust_level, case_id=case.id)
-        self._link(user, proof.document, key, proof.name)
         self._record(user, proof, result=VERIFIED)
         level = self.recompute(user)
         record_event(Tag.VERIFICATION_SUCCEEDED, actor=proof.actor, user_id=user.id, ip=ip,
                      data={"method": proof.method, "level": level,
-                           "document_type": proof.document.document_type.value,
+                           "document_type": document.document_type.value,
                            "transaction_id": proof.transaction_id})
         db.session.flush()
         return VerifyOutcome(VERIFIED, level, details=dict(proof.evidence))

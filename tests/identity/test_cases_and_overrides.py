@@ -126,3 +126,31 @@ def test_an_override_cannot_link_a_document_another_account_holds(app, make_user
         app.extensions["idp.identity"].override(
             _user(other.id), 3, reason="x", actor=Actor.operator("t"), number=LI_SI[1])
     assert refused.value.code == "exists"
+
+
+def test_a_document_linked_by_a_concurrent_verification_opens_a_case_instead_of_failing(
+        app, make_user, national_platform, monkeypatch):
+    """Two verifications of one number race: the second finds no holder, then meets the
+    first's committed link at the unique fingerprint. It opens a case; nothing fails."""
+    national_platform.add_person(*LI_SI)
+    holder, claimant = make_user(), make_user()
+    first = Browser(app.test_client())
+    first.login(holder)
+    two_element(first, *LI_SI)
+    identity = app.extensions["idp.identity"]
+    looks = []
+    real_find = identity.find_by_document
+
+    def find_late(number, document_type="id-number"):
+        looks.append(number)
+        return None if len(looks) == 1 else real_find(number, document_type)
+
+    monkeypatch.setattr(identity, "find_by_document", find_late)
+    second = Browser(app.test_client())
+    second.login(claimant)
+    answer = two_element(second, *LI_SI)
+    assert answer.status_code == 400 and len(looks) == 2
+    case = db.session.execute(select(IdentityCase)).scalar_one()
+    assert (case.claimant_id, case.holder_id) == (claimant.id, holder.id)
+    assert _user(claimant.id).id_number_sealed is None
+    assert _user(holder.id).trust_level == 3
