@@ -13,7 +13,7 @@ from urllib.parse import quote
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -131,6 +131,14 @@ def _http_error(exc: HTTPException) -> Response:
 UNAVAILABLE = (_l("The service is briefly unavailable. Please try again in a moment."),
                "A backing service is unavailable; retry shortly.")
 RETRY_AFTER = "2"
+# A unique or foreign-key violation that a service's own checks did not foresee is another
+# request writing the same thing at the same moment: nothing was saved (the unit of work rolls
+# back), and trying again meets the other request's result.
+CONFLICT = (_l("Someone changed the same data at the same moment, so nothing was saved. "
+               "Please reload the page and try again."),
+            "A concurrent request changed the same data; nothing was saved. Retry.")
+# The OAuth and OpenID endpoints answer only the RFC's error codes (server_error there).
+RFC_PATHS = tuple(p for p in API_PATHS if not p.startswith("/admin/"))
 
 
 def unavailable(exc: Exception) -> Response:
@@ -151,6 +159,10 @@ def _unexpected(exc: Exception) -> Response:
         return _http_error(exc)
     if isinstance(exc, OUTAGES) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         return unavailable(exc)
+    if isinstance(exc, IntegrityError) and not request.path.startswith(RFC_PATHS):
+        log.warning("concurrent write refused (SQLSTATE %s) on %s %s",
+                    getattr(exc.orig, "sqlstate", None), request.method, request.path)
+        return error_response(409, "conflict", str(CONFLICT[0]), CONFLICT[1])
     if isinstance(exc, DBAPIError):
         # The database's own message can quote the row (PostgreSQL: "Key (phone)=(139…)
         # already exists"); log where it happened and the SQLSTATE, never the message.
