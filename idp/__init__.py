@@ -196,7 +196,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     server = build_server(leeway=settings.clock_leeway)
     server.init_app(app)
     grants = GrantService(settings.refresh_token_ttl, settings.grant_max_ttl)
-    clients = ClientService(client_hasher, settings.client_cache_ttl,
+    clients = ClientService(client_hasher, settings.client_cache_ttl, clock=clock,
                             allow_loopback_http=not settings.is_production)
     consents = ConsentService(grants, clients)
     provider = Provider(settings=settings, store=store, server=server, keys=keys, tokens=tokens,

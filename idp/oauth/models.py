@@ -58,6 +58,11 @@ class Client(db.Model):  # type: ignore[name-defined]
     # A disabled client is refused everywhere (authorize, token, introspection, revocation)
     # and its access tokens stop at once (TokenService.is_revoked); an operator re-enables it.
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Access tokens issued at or before this moment (unix seconds) are dead, whatever happens
+    # to the client later: set when it is disabled, so enabling it again never revives a
+    # client_credentials token (those belong to no grant that could carry the revocation).
+    tokens_valid_after: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     # --- Authlib ClientMixin ---

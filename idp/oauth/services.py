@@ -19,6 +19,7 @@ from idp.accounts.ports import AuthorizedApp
 from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
+from idp.clock import Clock
 from idp.dbutil import insert_ignoring_duplicates
 from idp.extensions import db, get_store
 from idp.oauth.models import Client, Consent, Grant, RefreshToken, aware
@@ -77,8 +78,9 @@ class ClientService:
     seconds: the token, introspection and revocation endpoints read a client per request."""
 
     def __init__(self, secret_hasher: KeyedHash, cache_ttl: int = 30,
-                 allow_loopback_http: bool = True) -> None:
+                 allow_loopback_http: bool = True, clock: Clock | None = None) -> None:
         self.secret_hasher = secret_hasher
+        self.clock = clock or Clock()
         self.cache_ttl = cache_ttl
         self.allow_loopback_http = allow_loopback_http
         self._cache: dict[str, tuple[float, Client, Any]] = {}
@@ -242,9 +244,11 @@ class ClientService:
 
     def disable(self, client_id: str, actor: Actor) -> int:
         """Refuse the client everywhere from now on and revoke every grant made to it (their
-        refresh tokens and access tokens die with them). Returns how many grants ended."""
+        refresh tokens and access tokens die with them); every access token issued so far
+        stays dead even if the client is enabled again. Returns how many grants ended."""
         client = self._locked(client_id)
         client.disabled = True
+        client.tokens_valid_after = self.clock.seconds()  # survives a later enable
         ended = revoke_grants(Grant.client_id == client.client_id)
         record_event(Tag.CLIENT_DISABLED, actor=actor, client_id=client.client_id,
                      data={"grants_revoked": ended})

@@ -152,11 +152,14 @@ class TokenService:
         return None if self.is_revoked(info) else info
 
     def is_revoked(self, info: AccessTokenInfo) -> bool:
-        """Revoked by `jti`, through its grant, or because an operator disabled its client:
-        one round trip to the database, never a cache."""
+        """Revoked by `jti`, through its grant, or because an operator disabled its client
+        (now, or at any time after the token was issued): one round trip to the database,
+        never a cache."""
+        issued = int(info.claims.get("iat", 0))
         checks = [exists().where(RevokedToken.jti == info.jti),
                   exists().where(Client.client_id == str(info.claims["client_id"]),
-                                 Client.disabled.is_(True))]
+                                 Client.disabled.is_(True)
+                                 | (Client.tokens_valid_after >= issued))]
         if info.grant_id:
             checks.append(exists().where(Grant.id == info.grant_id,
                                          Grant.revoked_at.is_not(None)))

@@ -212,3 +212,19 @@ def test_forms_posted_without_a_csrf_token_change_nothing(app, make_client, make
     assert db.session.get(Client, db.session.query(Client.id).filter_by(
         client_id=client.client_id).scalar()).disabled is False
     assert csrf_from(text_of(operator.get("/admin/systems")))
+
+
+def test_access_tokens_issued_before_a_disable_stay_dead_after_enabling(
+        app, make_client, make_operator):
+    """Disabling is a security decision: enabling the client again accepts new tokens, never
+    the client_credentials tokens (which belong to no grant) issued before it was disabled."""
+    operator = make_operator()
+    client = make_client()
+    resource_server = make_client(introspects_for=[client.client_id])
+    before = token_request(app, client, grant_type="client_credentials").json["access_token"]
+    operator.post(f"/admin/clients/{client.client_id}/disable")
+    app.extensions["idp.clock"].advance(5)
+    operator.post(f"/admin/clients/{client.client_id}/enable")
+    assert introspect(app, resource_server, before).json == {"active": False}
+    after = token_request(app, client, grant_type="client_credentials").json["access_token"]
+    assert introspect(app, resource_server, after).json["active"] is True
