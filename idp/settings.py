@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, unquote, urlparse, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,12 @@ class Settings:
             raise SettingsError("IDP_SECRET_KEY must be at least 32 characters")
         if not self.database_url.startswith(("sqlite:", "postgresql")):
             raise SettingsError("IDP_DATABASE_URL must be a sqlite:// or postgresql:// URL")
-        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError("IDP_REDIS_URL must be a redis:// or rediss:// URL")
+        if self.redis_url.startswith(SENTINEL_SCHEMES):
+            parse_sentinel_url(self.redis_url)
+        elif self.redis_url and not self.redis_url.startswith(("redis://", "rediss://",
+                                                                "unix://")):
+            raise SettingsError("IDP_REDIS_URL must be a redis://, rediss:// or "
+                                "redis+sentinel:// URL")
         for name in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl", "code_ttl",
                      "session_idle_ttl", "session_max_ttl", "grant_max_ttl",
                      "token_retention_days", "token_record_retention_days"):
@@ -277,6 +281,109 @@ def parse_keyring(spec: str) -> list[tuple[str, bytes]]:
     if not keys or len({kid for kid, _ in keys}) != len(keys):
         raise ValueError("give at least one key, each key id once")
     return keys
+
+
+SENTINEL_SCHEMES = ("redis+sentinel://", "rediss+sentinel://")
+SENTINEL_PARAMETERS = ("sentinel_username", "sentinel_password", "ssl_ca_certs")
+
+
+@dataclass(frozen=True)
+class SentinelURL:
+    """IDP_REDIS_URL naming a Redis master through its Sentinels (docs/configuration.md):
+    `redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/service[/db][?…]`.
+    The user and password are the data nodes'; the Sentinels' are parameters."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sentinel_username: str | None = None
+    sentinel_password: str | None = field(default=None, repr=False)
+    tls: bool = False  # rediss+sentinel://: TLS to the Sentinels and to the data nodes
+    ssl_ca_certs: str | None = None
+
+
+def parse_sentinel_url(url: str) -> SentinelURL:
+    """The parts of a redis+sentinel:// or rediss+sentinel:// URL; a SettingsError that says
+    in one sentence what is wrong otherwise."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise SettingsError("IDP_REDIS_URL is not a well-formed URL") from None
+    if parts.scheme not in {"redis+sentinel", "rediss+sentinel"}:
+        raise SettingsError("IDP_REDIS_URL must start with redis+sentinel:// or "
+                            "rediss+sentinel:// to reach Redis through Sentinel")
+    if parts.fragment:
+        raise SettingsError("IDP_REDIS_URL must have no #fragment")
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    username = password = None
+    if userinfo:
+        user, has_password, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if has_password else None
+    if not hostlist:
+        raise SettingsError("IDP_REDIS_URL names no Sentinel: list them as host:port,host:port "
+                            "after the scheme")
+    sentinels = tuple(_sentinel_address(item, n)
+                      for n, item in enumerate(hostlist.split(","), start=1))
+    path = [unquote(p) for p in parts.path.split("/")[1:]] if parts.path else []
+    if path and path[-1] == "" and len(path) > 1:
+        path.pop()  # a trailing slash
+    if not path or not path[0].strip():
+        raise SettingsError("IDP_REDIS_URL names no Sentinel service: put the master's name "
+                            "after the hosts, as in redis+sentinel://host:26379/mymaster")
+    if len(path) > 2:
+        raise SettingsError("IDP_REDIS_URL has more than a service name and a database number "
+                            "in its path")
+    if len(path) == 2 and not (path[1].isascii() and path[1].isdigit()):
+        raise SettingsError("IDP_REDIS_URL has a bad database after the service name: a "
+                            "database is a number")
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in SENTINEL_PARAMETERS:
+            raise SettingsError(f"IDP_REDIS_URL has an unknown parameter {name!r}: only "
+                                f"{', '.join(SENTINEL_PARAMETERS)} are read")
+        if name in params or not value:
+            raise SettingsError(f"IDP_REDIS_URL must give the parameter {name} once, not empty")
+        params[name] = value
+    tls = parts.scheme == "rediss+sentinel"
+    if "ssl_ca_certs" in params and not tls:
+        raise SettingsError("IDP_REDIS_URL sets ssl_ca_certs without TLS: use "
+                            "rediss+sentinel://")
+    return SentinelURL(sentinels=sentinels, service=path[0], db=int(path[1]) if len(path) > 1
+                       else 0, username=username, password=password,
+                       sentinel_username=params.get("sentinel_username"),
+                       sentinel_password=params.get("sentinel_password"), tls=tls,
+                       ssl_ca_certs=params.get("ssl_ca_certs"))
+
+
+def _sentinel_address(item: str, n: int) -> tuple[str, int]:
+    """`host`, `host:port` or `[IPv6]:port`; the port defaults to Sentinel's 26379. Errors
+    do not quote the text: a password with an unencoded / or ? lands here."""
+    bad = SettingsError(f"IDP_REDIS_URL has a bad Sentinel address (number {n} in the list): "
+                        "each one is host, host:port or [IPv6]:port")
+    port: str | None
+    if item.startswith("["):
+        host, bracket, rest = item[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise bad
+        port = rest[1:] if rest else None
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise bad from None
+    else:
+        host, colon, port = item.partition(":")
+        port = port if colon else None
+        if not host or any(c.isspace() or c in "/?#@[]" for c in host):
+            raise bad
+    if port is None:
+        return host, 26379
+    if not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
+        raise SettingsError(f"IDP_REDIS_URL has a bad Sentinel port (address number {n} in "
+                            "the list): a port is a number from 1 to 65535")
+    return host, int(port)
 
 
 MIN_SECRET_BITS = 128

@@ -5,7 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from idp.settings import SENTINEL_SCHEMES, parse_sentinel_url
+
+if TYPE_CHECKING:
+    import redis
 
 Members = set[str]  # named here: `set` is also a Store method
 T = TypeVar("T")
@@ -149,18 +154,17 @@ class RedisStore:
     kind = "redis"
 
     def __init__(self, url: str, prefix: str = "idp:", timeout: float = 0.5,
-                 pause: float = 1.0) -> None:
+                 pause: float = 1.0, *, client: redis.Redis | None = None) -> None:
+        """`url` is redis://, rediss://, unix:// or redis+sentinel:// (docs/configuration.md);
+        `client`, if given, is an already-built client to use instead (`_sentinel_client`)."""
         import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
 
-        # One immediate retry on a broken connection (a pooled connection to a Redis that has
-        # restarted), none on a timeout (a frozen Redis must cost one timeout, not two).
-        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout,
-                                           socket_connect_timeout=timeout,
-                                           retry=Retry(NoBackoff(), 1),
-                                           retry_on_error=[redis.ConnectionError],
-                                           retry_on_timeout=False)
+        if client is not None:
+            self._redis = client
+        elif url.startswith(SENTINEL_SCHEMES):
+            self._redis = _sentinel_client(url, timeout)
+        else:
+            self._redis = redis.Redis.from_url(url, **_client_options(timeout))
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._prefix = prefix
         self.pause = pause  # seconds to fail fast after a failure
@@ -267,6 +271,76 @@ class RedisStore:
         keys = list(self._redis.scan_iter(match=self._prefix + "*", count=1000))
         if keys:
             self._redis.delete(*keys)
+
+
+def _client_options(timeout: float) -> dict[str, Any]:
+    """Timeouts and retries of the store's connections to Redis, direct or through Sentinel."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # One immediate retry on a broken connection (a pooled connection to a Redis that has
+    # restarted), none on a timeout (a frozen Redis must cost one timeout, not two).
+    return {"decode_responses": True, "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            # redis-py retries timeouts too unless told which errors to retry
+            "retry": Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            "retry_on_error": [redis.ConnectionError], "retry_on_timeout": False}
+
+
+SENTINEL_RECHECK = 1.0  # seconds: how often a worker asks the Sentinels where the master is
+
+
+def _sentinel_client(url: str, timeout: float, recheck: float = SENTINEL_RECHECK) -> redis.Redis:
+    """A client of the master that the Sentinels of a redis+sentinel:// URL name, with the
+    timeouts and retries of a direct client (`_client_options`).
+
+    redis-py asks the Sentinels for the master when the pool hands out a connection that is
+    not open. A connection that breaks, or that the old master answers with READONLY once the
+    Sentinels have made it a replica, is closed; redis-py's immediate retry reopens it to the
+    same address (StoreUnavailable for that call), and the next call asks the Sentinels. That
+    alone keeps pooled connections on the old master after a failover for as long as it still
+    takes writes (after `SENTINEL FAILOVER`, until the Sentinels make it a replica: 10 to 20 s),
+    and those writes are lost. So the pool also asks the Sentinels, at most every `recheck`
+    seconds, when a connection is taken, and closes idle connections to a master they no
+    longer name (connections in use are closed when returned). If no Sentinel answers, the
+    pool keeps the connections it has."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+    from redis.sentinel import Sentinel, SentinelConnectionPool
+
+    class FollowingPool(SentinelConnectionPool):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._next_check = time.monotonic() + recheck  # connecting asks them anyway
+            self._checking = threading.Lock()
+
+        def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+            now = time.monotonic()
+            if now >= self._next_check and self._checking.acquire(blocking=False):
+                try:
+                    self._next_check = now + recheck
+                    self.get_master_address()  # drops idle connections if the master moved
+                except (redis.RedisError, OSError):
+                    pass  # no Sentinel answers: a master that is gone shows itself
+                finally:
+                    self._checking.release()
+            return super().get_connection(*args, **kwargs)
+
+    target = parse_sentinel_url(url)
+    tls: dict[str, Any] = {"ssl": True, "ssl_ca_certs": target.ssl_ca_certs} if target.tls \
+        else {}
+    # redis-py gives each Sentinel client ten retries with backoff by default: one try each,
+    # the next Sentinel is the retry.
+    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs={
+        "socket_timeout": timeout, "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0), "username": target.sentinel_username,
+        "password": target.sentinel_password, **tls})
+    client: redis.Redis = sentinel.master_for(
+        target.service, connection_pool_class=FollowingPool, db=target.db,
+        username=target.username, password=target.password, **_client_options(timeout), **tls)
+    return client
 
 
 def create_store(redis_url: str, prefix: str = "idp:", timeout: float = 0.5) -> Store:
