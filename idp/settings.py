@@ -58,8 +58,9 @@ class Settings:
     default_locale: str = "zh_Hans_CN"  # IDP_DEFAULT_LOCALE: zh_Hans_CN | en
     demo_data: bool = False  # IDP_DEMO_DATA: create the demo client and citizen on start
     demo_redirect_uri: str = "http://127.0.0.1:5001/callback"  # IDP_DEMO_REDIRECT_URI
-    workers: int = 0  # IDP_WORKERS: gunicorn workers for `idp serve`; 0 = one per core
-    threads: int = 4  # IDP_THREADS: threads per gunicorn worker (overlap database/store waits)
+    workers: int = 0  # IDP_WORKERS: worker processes for `idp serve`; 0 = one per core
+    server: str = "granian"  # IDP_SERVER: granian or gunicorn, for `idp serve`
+    threads: int = 4  # IDP_THREADS: threads per worker (overlap database/store waits)
     client_cache_ttl: int = 30  # IDP_CLIENT_CACHE_TTL: seconds a worker caches a client lookup
     sms_gateway: str = "outbox"  # IDP_SMS_GATEWAY: outbox (development) | http
     sms_url: str = ""  # IDP_SMS_URL: the SMS platform's send endpoint (http gateway)
@@ -197,6 +198,8 @@ class Settings:
         if self.reauth_max_age <= 0:
             raise SettingsError("IDP_REAUTH_MAX_AGE must be a positive number of seconds")
         self.proxy_networks  # noqa: B018 - parses IDP_TRUSTED_PROXIES, raising if malformed
+        if self.server not in {"granian", "gunicorn"}:
+            raise SettingsError("IDP_SERVER must be granian or gunicorn")
         if self.threads < 1 or self.client_cache_ttl < 0:
             raise SettingsError("IDP_THREADS must be at least 1 and IDP_CLIENT_CACHE_TTL at "
                                 "least 0")

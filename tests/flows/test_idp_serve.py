@@ -1,4 +1,4 @@
-"""`idp serve` as an operator runs it: gunicorn in a subprocess, driven over HTTP."""
+"""`idp serve` as an operator runs it: granian (or gunicorn) in a subprocess, over HTTP."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,16 +37,30 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
                             text=True)
     assert proc.stdout is not None
     output = []
-    for line in proc.stdout:  # blocks until gunicorn says it listens (or the process dies)
+    for line in proc.stdout:  # blocks until the server says it listens (or the process dies)
         output.append(line)
-        if "Booting worker" in line:
+        if "Started worker" in line or "Booting worker" in line:  # granian, gunicorn
             break
+    _wait_until_listening(port)
     try:
         yield f"http://127.0.0.1:{port}", "".join(output)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         proc.stdout.close()
+
+
+def _wait_until_listening(port: int, seconds: float = 20.0) -> None:
+    """A worker reports itself started a moment before its server accepts connections."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("idp serve did not accept connections")
 
 
 def _login(base: str) -> requests.Response:
@@ -65,7 +80,7 @@ def test_serve_prints_demo_credentials_and_discovery_on_first_start(served):
     assert requests.get(base + "/.well-known/openid-configuration").json()["issuer"] == base
 
 
-def test_each_request_under_gunicorn_gets_its_own_csrf_token_and_logins_work(served):
+def test_each_request_under_idp_serve_gets_its_own_csrf_token_and_logins_work(served):
     base, _ = served
     first = requests.get(base + "/login").text
     second = requests.get(base + "/login").text
