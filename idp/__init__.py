@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask_babel import get_locale
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 
 from idp.extensions import babel, csrf, db, get_store, migrate
 from idp.http import init_http, request_value
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     db.init_app(app)
+    with app.app_context():
+        ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -113,7 +117,9 @@ def _check_redis(store: Any) -> None:
 
 def _engine_options(url: str, timeout: int) -> dict[str, Any]:
     # hide_parameters: a failing statement never writes a phone number or hash into the log.
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # No pre-ping on every checkout (a round trip per request): `ping_idle_connections`
+    # checks only connections that sat idle, which is where a restarted server leaves them.
+    options: dict[str, Any] = {"pool_pre_ping": False, "hide_parameters": True}
     if url.startswith("postgresql"):
         # A stopped or frozen PostgreSQL answers 503 within seconds instead of holding workers;
         # a request waits at most `timeout` for a pooled connection.
@@ -126,6 +132,29 @@ def _engine_options(url: str, timeout: int) -> dict[str, Any]:
         # lock instead of failing with "database is locked" on a read-to-write upgrade.
         options["connect_args"] = {"timeout": 30, "isolation_level": "IMMEDIATE"}
     return options
+
+
+IDLE_PING_AFTER = 2.0  # seconds a pooled connection may sit idle before it is pinged
+
+
+def ping_idle_connections(engine: Any, idle_after: float = IDLE_PING_AFTER) -> None:
+    """Liveness without a round trip per request: a connection taken from the pool is pinged
+    only if it sat idle for `idle_after` seconds (a connection in steady use has just proven
+    itself). A dead one is replaced before the request sees it (SQLAlchemy's pessimistic
+    disconnect handling: DisconnectionError on checkout makes the pool connect anew)."""
+    @event.listens_for(engine, "checkin")
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idp_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop("idp_idle_since", None)
+        if since is None or time.monotonic() - since < idle_after:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # outside any transaction
+        except Exception as error:  # noqa: BLE001 - any failure means: not usable
+            raise DisconnectionError() from error
 
 
 def _database_uri(url: str, app: Flask) -> str:

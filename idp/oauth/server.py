@@ -33,6 +33,7 @@ from flask import request as flask_request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from sqlalchemy import insert
 
 from idp.accounts.services import AccountService
 from idp.accounts.sessions import SessionService
@@ -42,13 +43,15 @@ from idp.audit.tags import Tag
 from idp.dbutil import dialect_insert
 from idp.extensions import db
 from idp.oauth.keys import KeyManager
-from idp.oauth.models import Client, Grant, RefreshToken, TokenIssued, UsedAssertion, aware
+from idp.oauth.models import Client, TokenIssued, UsedAssertion, aware
 from idp.oauth.services import (
     ClientService,
     CodeData,
     CodeService,
     ConsentService,
     GrantService,
+    GrantView,
+    RefreshView,
     user_claims,
 )
 from idp.oauth.tokens import AccessTokenInfo, TokenService
@@ -247,7 +250,10 @@ class S256Only(CodeChallenge):
         return authorization_code.code_challenge_method
 
 
-def _generate(grant: Any, *, client: Client, scope: str, info: Grant | CodeData | None,
+_RECORD_ISSUE = insert(TokenIssued)  # one statement object: compiled once, cached
+
+
+def _generate(grant: Any, *, client: Client, scope: str, info: GrantView | CodeData | None,
               grant_id: str | None, user: Any = None, grant_created: Any = None,
               include_refresh_token: bool = False) -> dict[str, Any]:
     """Every token of one response, signed before the caller commits: if signing fails the
@@ -272,9 +278,9 @@ def _generate(grant: Any, *, client: Client, scope: str, info: Grant | CodeData 
             client=client, sub=sub, auth_time=info.auth_time, acr=info.acr, amr=info.amr,
             sid=info.sid, nonce=getattr(info, "nonce", None), access_token=access,
             extra=extra)
-    db.session.add(TokenIssued(grant_type=grant.GRANT_TYPE, client_id=client.client_id,
-                               user_id=user_id, grant_id=grant_id, scope=scope,
-                               jti=jti))
+    db.session.execute(_RECORD_ISSUE, {
+        "grant_type": grant.GRANT_TYPE, "client_id": client.client_id, "user_id": user_id,
+        "grant_id": grant_id, "scope": scope, "jti": jti})
     return token
 
 
@@ -310,7 +316,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return None  # consumed atomically by query_authorization_code
 
     def authenticate_user(self, authorization_code: CodeData) -> Any:
-        return provider().accounts.get(authorization_code.user_id)
+        return provider().grants.account(authorization_code.user_id)
 
     def generate_token(self, user: Any = None, scope: Any = None, grant_type: Any = None,
                        expires_in: Any = None, include_refresh_token: bool = True) -> Any:
@@ -355,18 +361,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         self.request.idp_grant_info = grant
         self.request.idp_user = user
 
-    def _reused(self, grant: Grant) -> None:
+    def _reused(self, grant: GrantView) -> None:
         provider().grants.revoke(grant, tag=Tag.REFRESH_REUSED,
                                  actor=Actor.client(grant.client_id),
                                  ip=flask_request.remote_addr)
         raise InvalidGrantError("The refresh token was already used; the grant is revoked.")
 
-    def authenticate_user(self, refresh_token: RefreshToken) -> Any:
+    def authenticate_user(self, refresh_token: RefreshView) -> Any:
         user = self.request.idp_user
         return None if user.disabled else user
 
-    def issue_token(self, user: Any, refresh_token: RefreshToken) -> dict[str, Any]:
-        grant: Grant = self.request.idp_grant_info
+    def issue_token(self, user: Any, refresh_token: RefreshView) -> dict[str, Any]:
+        grant: GrantView = self.request.idp_grant_info
         # RFC 6749 §6: an omitted scope is the scope originally granted, not the last
         # (possibly narrowed) refresh token's.
         scope = self.request.payload.scope or grant.scope
@@ -376,7 +382,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def save_token(self, token: dict[str, Any]) -> None:
         db.session.commit()
 
-    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+    def revoke_old_credential(self, refresh_token: RefreshView) -> None:
         return None  # already spent atomically in validate_token_request
 
 
@@ -400,8 +406,8 @@ class FoundToken:
     kind: str
     client_id: str
     access: AccessTokenInfo | None = None
-    refresh: RefreshToken | None = None
-    grant: Grant | None = None
+    refresh: RefreshView | None = None
+    grant: GrantView | None = None
 
     def check_client(self, client: Client) -> bool:
         return self.client_id == client.client_id

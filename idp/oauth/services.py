@@ -9,10 +9,10 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlparse
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 
 from idp.accounts.models import User
 from idp.accounts.ports import AuthorizedApp
@@ -332,18 +332,86 @@ class CodeService:
         return self.store.get("code:" + sha256_hex(code)) is not None
 
 
+@dataclass(frozen=True)
+class RefreshView:
+    """A refresh token as the refresh and introspection paths read it."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("id", "client_id", "scope", "issued_at",
+                                          "expires_at", "spent_at")
+    id: int
+    client_id: str
+    scope: str
+    issued_at: datetime
+    expires_at: datetime
+    spent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A grant's columns (what the refresh path and introspection read; ID token inputs)."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("id", "client_id", "user_id", "sid", "scope",
+                                          "auth_time", "acr", "amr", "claims", "created_at",
+                                          "revoked_at")
+    id: str
+    client_id: str
+    user_id: str
+    sid: str | None
+    scope: str
+    auth_time: int
+    acr: str
+    amr: list[str]
+    claims: dict[str, Any] | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """The account columns a refresh reads: whether it may still get tokens, and the ones
+    `user_claims` makes claims of."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("id", "disabled", "name", "username", "updated_at",
+                                          "phone", "phone_verified")
+    id: str
+    disabled: bool
+    name: str | None
+    username: str | None
+    updated_at: datetime | None
+    phone: str | None
+    phone_verified: bool
+
+
+# Statement objects built once, so that each execution is a compiled-cache hit.
+_INSERT_GRANT = insert(Grant)
+_INSERT_REFRESH = insert(RefreshToken)
+_FIND_REFRESH = (
+    select(*(getattr(RefreshToken, c) for c in RefreshView.COLUMNS),
+           *(getattr(Grant, c).label("g_" + c) for c in GrantView.COLUMNS),
+           *(getattr(User, c).label("u_" + c) for c in AccountView.COLUMNS))
+    .join(Grant, Grant.id == RefreshToken.grant_id)
+    .join(User, User.id == Grant.user_id)
+    .where(RefreshToken.token_hash == bindparam("token_hash")))
+_ACCOUNT_VIEW = select(*(getattr(User, c) for c in AccountView.COLUMNS)).where(
+    User.id == bindparam("user_id"))
+_CLAIM_REFRESH = (update(RefreshToken)
+                  .where(RefreshToken.id == bindparam("token_id"), RefreshToken.spent_at.is_(None))
+                  .values(spent_at=bindparam("now")))
+
+
 class GrantService:
     def __init__(self, refresh_ttl: int, max_ttl: int) -> None:
         self.refresh_ttl = refresh_ttl
         self.max_ttl = max_ttl  # absolute lifetime of a grant from its creation
 
-    def create(self, grant_id: str, code: CodeData) -> Grant:
-        grant = Grant(id=grant_id, client_id=code.client_id, user_id=code.user_id, sid=code.sid,
-                      scope=code.scope, auth_time=code.auth_time, acr=code.acr, amr=code.amr,
-                      claims=code.claims, code_hash=code.code_hash,
-                      created_at=datetime.now(UTC))
-        db.session.add(grant)
-        return grant
+    def create(self, grant_id: str, code: CodeData) -> None:
+        """Insert the grant a code was exchanged for (the caller commits). A Core statement,
+        not an ORM object: nothing reads it back in this request (bench/README.md)."""
+        db.session.execute(_INSERT_GRANT, dict(
+            id=grant_id, client_id=code.client_id, user_id=code.user_id, sid=code.sid,
+            scope=code.scope, auth_time=code.auth_time, acr=code.acr, amr=code.amr,
+            claims=code.claims, code_hash=code.code_hash, created_at=datetime.now(UTC),
+            revoked_at=None))
 
     def add_refresh_token(self, grant_id: str, client_id: str, scope: str,
                           grant_created: datetime | None = None) -> str:
@@ -352,50 +420,54 @@ class GrantService:
         value = random_token(32)
         now = datetime.now(UTC)
         end = aware(grant_created or now) + timedelta(seconds=self.max_ttl)
-        db.session.add(RefreshToken(
+        db.session.execute(_INSERT_REFRESH, dict(
             token_hash=sha256_hex(value), grant_id=grant_id, client_id=client_id, scope=scope,
-            expires_at=min(now + timedelta(seconds=self.refresh_ttl), end)))
+            issued_at=now, expires_at=min(now + timedelta(seconds=self.refresh_ttl), end),
+            spent_at=None))
         return value
 
-    def usable(self, token: RefreshToken, grant: Grant) -> bool:
+    def usable(self, token: RefreshView, grant: GrantView) -> bool:
         """Not revoked, not expired, and the grant within its absolute lifetime."""
         now = datetime.now(UTC)
         return grant.revoked_at is None and aware(token.expires_at) > now and \
             aware(grant.created_at) + timedelta(seconds=self.max_ttl) > now
 
-    def find_refresh(self, value: str) -> tuple[RefreshToken, Grant, User] | None:
-        """The token with its grant and account, in one round trip (the refresh hot path)."""
-        row = db.session.execute(
-            select(RefreshToken, Grant, User).join(Grant, Grant.id == RefreshToken.grant_id)
-            .join(User, User.id == Grant.user_id)
-            .where(RefreshToken.token_hash == sha256_hex(value))).first()
-        return (row[0], row[1], row[2]) if row else None
+    def find_refresh(self, value: str) -> tuple[RefreshView, GrantView, AccountView] | None:
+        """The token with its grant and account, in one round trip of the columns the refresh
+        and introspection paths read (no ORM objects: the hot path, bench/README.md)."""
+        row = db.session.execute(_FIND_REFRESH, {"token_hash": sha256_hex(value)}).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return (RefreshView(*(m[c] for c in RefreshView.COLUMNS)),
+                GrantView(*(m["g_" + c] for c in GrantView.COLUMNS)),
+                AccountView(*(m["u_" + c] for c in AccountView.COLUMNS)))
 
-    def claim_refresh(self, token: RefreshToken) -> bool:
+    def account(self, user_id: str) -> AccountView | None:
+        """The account a code was issued for, as the code exchange reads it (one narrow row);
+        None if it is gone or disabled: a disabled account gets no tokens."""
+        row = db.session.execute(_ACCOUNT_VIEW, {"user_id": user_id}).first()
+        view = AccountView(*row) if row is not None else None
+        return view if view is not None and not view.disabled else None
+
+    def claim_refresh(self, token: RefreshView) -> bool:
         """Mark the token spent; False if another request spent it first (atomic)."""
-        result = db.session.execute(
-            update(RefreshToken).where(RefreshToken.id == token.id,
-                                       RefreshToken.spent_at.is_(None))
-            .values(spent_at=datetime.now(UTC)))
+        result = db.session.execute(_CLAIM_REFRESH,
+                                    {"token_id": token.id, "now": datetime.now(UTC)})
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     def by_code_hash(self, code_hash: str) -> Grant | None:
         return db.session.execute(
             select(Grant).where(Grant.code_hash == code_hash)).scalar_one_or_none()
 
-    def revoke(self, grant: Grant, *, tag: Tag, actor: Actor, ip: str | None = None) -> None:
+    def revoke(self, grant: Grant | GrantView, *, tag: Tag, actor: Actor,
+               ip: str | None = None) -> None:
         """Revoke a grant and everything descended from it, then commit."""
-        if grant.revoked_at is None:
-            grant.revoked_at = datetime.now(UTC)
+        db.session.execute(update(Grant).where(Grant.id == grant.id, Grant.revoked_at.is_(None))
+                           .values(revoked_at=datetime.now(UTC)))
         record_event(tag, actor=actor, user_id=grant.user_id, client_id=grant.client_id, ip=ip,
                      data={"grant": grant.id})
         db.session.commit()
-
-    def get_with_user(self, grant_id: str) -> tuple[Grant, User] | None:
-        row = db.session.execute(
-            select(Grant, User).join(User, User.id == Grant.user_id)
-            .where(Grant.id == grant_id, Grant.revoked_at.is_(None))).first()
-        return (row[0], row[1]) if row and not row[1].disabled else None
 
     def revoke_all(self, user_id: str, client_id: str | None = None) -> None:
         """Every live grant of an account (optionally: to one client), and its tokens; then
@@ -473,7 +545,23 @@ class ConsentService:
         db.session.flush()
 
 
-def user_claims(user: User, scope: str, requested: dict[str, Any] | None = None) -> dict[str, Any]:
+class ClaimsSource(Protocol):
+    """What claims are made of: an account, or the narrow rows the hot paths read."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def updated_at(self) -> datetime | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def phone_verified(self) -> bool: ...
+
+
+def user_claims(user: ClaimsSource, scope: str,
+                requested: dict[str, Any] | None = None) -> dict[str, Any]:
     """Claims about `user` for a grant of `scope`. `requested` (the claims parameter) may pick
     among them, e.g. to place them in the ID token, but never adds one that the granted (and
     so registered and consented) scopes do not cover (OIDC Core §5.5)."""

@@ -34,6 +34,7 @@ from idp.accounts.views import (
     form_expired_page,
 )
 from idp.audit.actors import Actor
+from idp.dbutil import autocommit_unit
 from idp.extensions import csrf
 from idp.http import error_response
 from idp.oauth.models import Client
@@ -213,6 +214,8 @@ def authorize() -> Response:
     except ValueError:
         return _redirect_error(redirect_uri, "invalid_request", "claims is not valid JSON.")
 
+    if request.method == "GET":
+        autocommit_unit()  # reads only: the consent decision, which writes, is a POST
     sso = current_sso(touch=True)
     user = p.accounts.session_user(sso)
     if user is None:
@@ -286,9 +289,23 @@ def authorize() -> Response:
     authorizee = Authorizee(id=user.id, sid=sso.sid, auth_time=sso.auth_time,
                             acr=str(acr), amr=amr_for(sso.amr),
                             nonce=values.get("nonce"), claims=claims)
-    response = p.server.create_authorization_response(grant=grant, grant_user=authorizee)
+    response = _authorization_response(grant, authorizee)
     p.sessions.add_client(sso, client.client_id)
     session.pop("login_after", None)
+    return response
+
+
+def _authorization_response(grant: Any, authorizee: Authorizee) -> Response:
+    """The code response for a request `get_consent_grant` has already validated: Authlib's
+    `create_authorization_response` would parse and validate the whole request again."""
+    p = provider()
+    try:
+        args = grant.create_authorization_response(grant.redirect_uri, authorizee)
+        response: Response = p.server.handle_response(*args)
+    except OAuth2Error as error:
+        error.state = request.values.get("state")
+        response = p.server.handle_error_response(grant.request, error)
+    grant.execute_hook("after_authorization_response", response)
     return response
 
 
@@ -307,6 +324,8 @@ def _consent_page(client: Client, user: User, scope: str) -> Response:
 @bp.post("/token")
 @csrf.exempt
 def token() -> Response:
+    if request.form.get("grant_type") == "client_credentials":
+        autocommit_unit()  # one write: the issuance record
     response: Response = _refuse_odd_parameter() or provider().server.create_token_response()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -324,6 +343,7 @@ def revoke() -> Response:
 @bp.post("/introspect")
 @csrf.exempt
 def introspect() -> Response:
+    autocommit_unit()  # reads only
     response: Response = _refuse_odd_parameter() or \
         provider().server.create_endpoint_response("introspection")
     response.headers["Cache-Control"] = "no-store"
@@ -354,15 +374,13 @@ def userinfo() -> Response:
         response = _bearer_error("invalid_request", "No access token was sent.", 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
         return response
-    info = p.tokens.check_access_token(value)
-    if info is None or info.grant_id is None:
-        return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
-    if "openid" not in str(info.claims.get("scope", "")).split():
-        return _bearer_error("insufficient_scope", "The token lacks the openid scope.", 403)
-    found = p.grants.get_with_user(info.grant_id)
+    autocommit_unit()  # reads only
+    found = p.tokens.account_for_userinfo(value)
     if found is None:
         return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
-    _grant, user = found
+    info, user = found
+    if "openid" not in str(info.claims.get("scope", "")).split():
+        return _bearer_error("insufficient_scope", "The token lacks the openid scope.", 403)
     # Every claim the token's scope covers; the claims parameter can add none (OIDC Core §5.5).
     body = {"sub": info.claims["sub"], **release_claims(user, info.claims["scope"])}
     response = jsonify(body)
