@@ -250,7 +250,7 @@ class S256Only(CodeChallenge):
         return authorization_code.code_challenge_method
 
 
-_RECORD_ISSUE = insert(TokenIssued)  # one statement object: compiled once, cached
+_RECORD_ISSUE = insert(TokenIssued.__table__)  # built once (Core: no ORM cache-key cost)
 
 
 def _generate(grant: Any, *, client: Client, scope: str, info: GrantView | CodeData | None,

@@ -182,17 +182,21 @@ class TokenService:
 # Each way an access token can be revoked, as an EXISTS clause (true: revoked): by its `jti`,
 # by its client (disabled, or its tokens cut off at or after the token's `iat`), or by its
 # grant. Built once with bound parameters, so each request reuses the compiled statement.
+_T_REVOKED, _T_CLIENT, _T_GRANT, _T_USER = (RevokedToken.__table__, Client.__table__,
+                                            Grant.__table__, User.__table__)
 _REVOCATIONS = (
-    exists().where(RevokedToken.jti == bindparam("jti")),
-    exists().where(Client.client_id == bindparam("client_id"),
-                   Client.disabled.is_(True) | (Client.tokens_valid_after >= bindparam("iat"))),
-    exists().where(Grant.id == bindparam("grant_id"), Grant.revoked_at.is_not(None)),
+    exists().where(_T_REVOKED.c.jti == bindparam("jti")),
+    exists().where(_T_CLIENT.c.client_id == bindparam("client_id"),
+                   _T_CLIENT.c.disabled.is_(True)
+                   | (_T_CLIENT.c.tokens_valid_after >= bindparam("iat"))),
+    exists().where(_T_GRANT.c.id == bindparam("grant_id"), _T_GRANT.c.revoked_at.is_not(None)),
 )
 _IS_REVOKED = select(*_REVOCATIONS)
 _USERINFO_ACCOUNT = (
-    select(User.id, User.name, User.username, User.updated_at, User.phone, User.phone_verified)
-    .join(Grant, Grant.user_id == User.id)
-    .where(Grant.id == bindparam("grant_id"), User.disabled.is_(False),
+    select(_T_USER.c.id, _T_USER.c.name, _T_USER.c.username, _T_USER.c.updated_at,
+           _T_USER.c.phone, _T_USER.c.phone_verified)
+    .join(_T_GRANT, _T_GRANT.c.user_id == _T_USER.c.id)
+    .where(_T_GRANT.c.id == bindparam("grant_id"), _T_USER.c.disabled.is_(False),
            *(~revoked for revoked in _REVOCATIONS)))
 
 
