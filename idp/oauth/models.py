@@ -177,7 +177,9 @@ class RevokedToken(db.Model):  # type: ignore[name-defined]
 class LogoutNotice(db.Model):  # type: ignore[name-defined]
     """A back-channel logout owed to one business system for one ended session: queued in
     the same transaction that ends the session's grants, delivered after it commits, and
-    retried (`idp logout deliver`) until the business system answers 200."""
+    retried (`idp logout deliver`) until the business system answers 200. A sender first
+    claims it (`claimed_until`, a lease longer than the POST can take), so two senders on
+    different nodes never both send it."""
 
     __tablename__ = "backchannel_notice"
     __table_args__ = (UniqueConstraint("sid", "client_id"),)
@@ -190,6 +192,7 @@ class LogoutNotice(db.Model):  # type: ignore[name-defined]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_status: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Consent(db.Model):  # type: ignore[name-defined]

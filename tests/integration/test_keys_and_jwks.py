@@ -3,21 +3,30 @@ OIDC Core §10.1.1 key rotation).
 
 Covers: the JWKS publishes only public members with kid/use/alg; the discovery document's
 endpoints and supported values; rotation with the publish-ahead lead and with immediate
-activation; expired keys leaving the JWKS; private keys sealed at rest.
+activation; expired keys leaving the JWKS; private keys sealed at rest; the first keys, made
+once however many instances start at once, and made by the first token request when no
+`idp serve` made them.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import delete, func, insert, select
 
 from idp.extensions import db
+from idp.oauth import keys as keys_module
 from idp.oauth.models import SigningKey
+from tests.conftest import app_like, remember_secret
 from tests.integration.helpers import introspect, signing_keys_restored, tokens_for
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -132,3 +141,85 @@ def test_private_keys_are_sealed_at_rest(provider):
         assert private["d"] not in row.private_sealed
         assert '"d"' not in row.private_sealed
         assert "d" not in row.public_jwk
+
+
+@contextmanager
+def fresh_database(provider) -> Iterator[None]:
+    """The database as on a first start, with no signing key; the suite's keys are put back
+    afterwards, row for row."""
+    table = SigningKey.__table__
+    db.session.rollback()
+    kept = [dict(row) for row in db.session.execute(select(table)).mappings()]
+    db.session.execute(delete(table))
+    db.session.commit()
+    provider.keys.invalidate()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(delete(table))
+        db.session.execute(insert(table), kept)
+        db.session.commit()
+        provider.keys.invalidate()
+
+
+def keys_per_alg() -> dict[str, int]:
+    db.session.rollback()
+    return dict(db.session.execute(select(SigningKey.alg, func.count())
+                                   .group_by(SigningKey.alg)).all())
+
+
+def test_instances_starting_at_once_on_a_fresh_database_create_one_key_per_algorithm(
+        app, provider, monkeypatch):
+    # Key generation waits (up to a second) for the other instance to get there too: without
+    # a lock around the check and the insert, both find no key and both create one.
+    both_generating = threading.Barrier(2)
+    generate = keys_module._generate
+
+    def generate_together(alg: str, kid: str) -> Any:
+        # Broken: the other instance is held back (the lock), so this one goes on alone.
+        with suppress(threading.BrokenBarrierError):
+            both_generating.wait(timeout=1.0)
+        return generate(alg, kid)
+
+    monkeypatch.setattr(keys_module, "_generate", generate_together)
+    start = threading.Barrier(2, timeout=10)
+    created: dict[int, list[str]] = {}
+    failed: list[BaseException] = []
+
+    def first_start(n: int, instance) -> None:
+        try:
+            with instance.app_context():
+                start.wait()
+                created[n] = instance.extensions["idp.provider"].keys.ensure_keys()
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            failed.append(error)
+
+    with fresh_database(provider), app_like(app) as a, app_like(app) as b:
+        threads = [threading.Thread(target=first_start, args=(n, instance))
+                   for n, instance in enumerate((a, b))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert failed == []
+        assert keys_per_alg() == {"RS256": 1, "ES256": 1}
+        assert sorted(len(kids) for kids in created.values()) == [0, 2]
+        assert a.extensions["idp.provider"].keys.ensure_keys() == []  # and again: nothing
+
+
+def test_the_first_token_on_a_fresh_database_is_signed_by_a_key_made_for_it(
+        app, provider, make_client):
+    """Under a WSGI server other than `idp serve`, nothing created the keys before the first
+    request; the request that needs one creates it and signs with it at once."""
+    client = make_client()
+    with fresh_database(provider), app_like(app) as fresh:
+        response = fresh.test_client().post("/token", data={"grant_type": "client_credentials"},
+                                            auth=(client.client_id, client.client_secret))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        access_token = response.json["access_token"]
+        remember_secret(access_token)
+        published = KeySet.import_key_set(fresh.test_client().get("/jwks").json)
+        claims = jwt.decode(access_token, published, algorithms=["RS256"]).claims
+        assert claims["client_id"] == client.client_id
+        assert keys_per_alg() == {"RS256": 1, "ES256": 1}

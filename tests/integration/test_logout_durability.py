@@ -1,10 +1,15 @@
 """Ending a session is one unit of work: its grants are revoked and its back-channel notices
 queued in the transaction that records the logout, and only then does the session leave the
 store. A failure at any step leaves everything as it was, and a retry completes the work;
-notices a business system did not take are retried (`idp logout deliver`)."""
+notices a business system did not take are retried (`idp logout deliver`). A notice is sent
+by one delivery at a time: one that overlaps another (a scheduler beside a business system
+slow to answer) leaves alone what the other holds, and a sender that died holds nothing for
+longer than its claim."""
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from idp import create_app
 from idp.extensions import db, get_store
-from idp.oauth.models import LogoutNotice
+from idp.oauth.models import LogoutNotice, aware
 from idp.settings import Settings
 from tests.conftest import TEST_SECRET, Browser, LiveServer, exchange, redirect_params
 from tests.integration.helpers import refresh
@@ -34,6 +39,29 @@ def flaky_receiver():
     server = LiveServer(rp)
     server.state = state
     yield server
+    server.stop()
+
+
+@pytest.fixture
+def slow_receiver():
+    """A business system's back-channel endpoint that holds the first POST until released
+    (at most 10 s) and answers every POST 200."""
+    state: dict[str, Any] = {"received": [], "arrived": threading.Event(),
+                             "release": threading.Event()}
+    rp = Flask("slow-receiver")
+
+    @rp.post("/bc")
+    def bc():
+        state["received"].append(request.form["logout_token"])
+        if len(state["received"]) == 1:
+            state["arrived"].set()
+            state["release"].wait(10)
+        return "", 200
+
+    server = LiveServer(rp)
+    server.state = state
+    yield server
+    state["release"].set()
     server.stop()
 
 
@@ -138,3 +166,83 @@ def test_users_logout_from_another_process_ends_sessions_it_cannot_see(
     assert not _still_signed_in(browser, client)
     assert browser.client.get("/account").status_code == 303  # back to the login page
     assert refresh(app, client, tokens["refresh_token"]).json["error"] == "invalid_grant"
+
+
+def test_a_logout_still_in_flight_is_not_sent_again_by_a_delivery_running_meanwhile(
+        app, browser, make_user, make_client, slow_receiver):
+    user = make_user()
+    client = make_client(backchannel_logout_uri=slow_receiver.url + "/bc")
+    tokens = _signed_in(app, browser, user, client)
+    answered: list[Any] = []
+    logging_out = threading.Thread(target=lambda: answered.append(browser.client.get(
+        "/logout", query_string={"id_token_hint": tokens["id_token"]})))
+    logging_out.start()
+    try:
+        assert slow_receiver.state["arrived"].wait(10), "the logout sent no back-channel logout"
+        # while the logout's own delivery waits for the business system's answer
+        meanwhile = app.test_cli_runner().invoke(args=["logout", "deliver"])
+    finally:
+        slow_receiver.state["release"].set()
+        logging_out.join(30)
+    assert meanwhile.exit_code == 0
+    assert meanwhile.stdout == "delivered 0 of 0 pending back-channel logout(s)\n"
+    assert [r.status_code for r in answered] == [200]
+    assert len(slow_receiver.state["received"]) == 1
+    db.session.expire_all()
+    [done] = db.session.execute(select(LogoutNotice)).scalars().all()
+    assert done.delivered_at is not None and done.attempts == 1 and done.last_status == 200
+    assert done.claimed_until is None
+
+
+def test_a_sender_that_died_holds_its_notice_until_its_claim_runs_out_and_no_longer(
+        app, browser, make_user, make_client, flaky_receiver, monkeypatch):
+    user = make_user()
+    client = make_client(backchannel_logout_uri=flaky_receiver.url + "/bc")
+    tokens = _signed_in(app, browser, user, client)
+    browser.client.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
+    assert len(flaky_receiver.state["received"]) == 1  # refused (503): owed
+    flaky_receiver.state["fail"] = False
+    handler = app.extensions["idp.session_end"]
+    clock = app.extensions["idp.clock"]
+    claimed_at = handler._now()
+    _fail_once(monkeypatch, handler, "_send", RuntimeError("the sender's process died"))
+    with pytest.raises(RuntimeError):
+        handler.deliver_pending()  # claimed, then gone before sending anything
+    db.session.rollback()
+    [held] = db.session.execute(select(LogoutNotice)).scalars().all()
+    claimed_until = aware(held.claimed_until)
+    longest_post = timedelta(seconds=2 * app.extensions["idp.settings"].backchannel_timeout)
+    assert claimed_until > claimed_at + longest_post  # outlasts any POST it could be making
+    assert held.attempts == 1 and held.delivered_at is None
+
+    clock.advance((claimed_until - claimed_at).total_seconds() - 1)  # not yet run out
+    assert handler.deliver_pending() == []
+    assert len(flaky_receiver.state["received"]) == 1
+    clock.advance(2)  # run out: anyone may take the notice up again
+    assert [(d.ok, d.status) for d in handler.deliver_pending()] == [(True, 200)]
+    assert handler.deliver_pending() == []
+    assert len(flaky_receiver.state["received"]) == 2
+    db.session.expire_all()
+    [done] = db.session.execute(select(LogoutNotice)).scalars().all()
+    assert done.delivered_at is not None and done.attempts == 2 and done.claimed_until is None
+
+
+def test_a_post_whose_claim_would_run_out_before_it_ends_is_not_started(
+        app, browser, make_user, make_client, flaky_receiver, monkeypatch):
+    """The claim allows PREPARE seconds before the first POST; a delivery slower than that
+    (here: none at all) sends nothing rather than a POST another sender may repeat."""
+    from idp.oauth import logout
+
+    user = make_user()
+    client = make_client(backchannel_logout_uri=flaky_receiver.url + "/bc")
+    tokens = _signed_in(app, browser, user, client)
+    flaky_receiver.state["fail"] = False
+    monkeypatch.setattr(logout, "PREPARE", 0.0)
+    browser.client.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
+    assert flaky_receiver.state["received"] == []
+    [owed] = db.session.execute(select(LogoutNotice)).scalars().all()
+    assert owed.attempts == 0 and owed.delivered_at is None and owed.claimed_until is None
+    monkeypatch.undo()
+    result = app.test_cli_runner().invoke(args=["logout", "deliver"])
+    assert result.stdout == "delivered 1 of 1 pending back-channel logout(s)\n"
+    assert len(flaky_receiver.state["received"]) == 1
