@@ -14,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 
 from idp.extensions import babel, csrf, db, get_store, migrate
 from idp.http import init_http, request_value
+from idp.security.passwords import available_cores
 from idp.security.proxies import TrustedProxies
 from idp.settings import Settings, SettingsError
 from idp.store import StoreUnavailable, create_store
@@ -200,8 +201,11 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     # The audit chain head's MAC key lives outside the database (design.md "Actors").
     app.extensions["idp.audit_key"] = derive_key(settings.audit_key or settings.secret_key,
                                                  "audit-head")
+    # Each worker process hashes on its share of the cores (`idp serve --workers`).
+    cores = available_cores()
     passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost,
-                          settings.argon2_parallelism)
+                          settings.argon2_parallelism,
+                          concurrency=max(1, cores // (settings.workers or cores)))
     clock = Clock()
     guard = LoginGuard(clock, settings.lockout_threshold, settings.lockout_seconds,
                        settings.login_ip_limit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -17,23 +19,39 @@ class PasswordCheck:
 class Passwords:
     """argon2id hasher with configurable cost; parameters default to OWASP's (19 MiB, t=2, p=1)."""
 
-    def __init__(self, memory_kib: int = 19456, time_cost: int = 2, parallelism: int = 1) -> None:
+    def __init__(self, memory_kib: int = 19456, time_cost: int = 2, parallelism: int = 1,
+                 concurrency: int = 0) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
+        # argon2 releases the GIL, so every request thread would hash at once; on one core,
+        # four 19 MiB hashes at once evict each other from the cache and the core does half
+        # the hashes per second (bench/README.md, "login"). One at a time per core this process
+        # owns (`concurrency`, default: the cores it may run on) keeps the core at its limit.
+        self._gate = threading.BoundedSemaphore(concurrency or available_cores())
         # A fixed hash to verify against when the account does not exist, so that
         # "no such account" costs the same time as "wrong password".
         self._dummy = self._hasher.hash("timing-equaliser")
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._gate:
+            return self._hasher.hash(password)
 
     def verify(self, stored: str | None, password: str) -> PasswordCheck:
         target = stored or self._dummy
         try:
-            self._hasher.verify(target, password)
+            with self._gate:
+                self._hasher.verify(target, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return PasswordCheck(ok=False)
         if stored is None:
             return PasswordCheck(ok=False)
         return PasswordCheck(ok=True, needs_rehash=self._hasher.check_needs_rehash(stored))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity: `taskset`, a container's cpuset)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
