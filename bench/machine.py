@@ -1,12 +1,15 @@
-"""Context for the numbers: the machine, the cost of one RSA-2048 signature, CPU use per process."""
+"""Context for the numbers: the machine, the cost of one RSA-2048 signature and of one argon2id
+hash, CPU use per process."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,26 @@ for (let i = 0; i < 50; i++) sign('sha256', data, privateKey);
 const t = process.hrtime.bigint();
 for (let i = 0; i < n; i++) sign('sha256', data, privateKey);
 console.log(Number(process.hrtime.bigint() - t) / n / 1000);
+"""
+
+# Run by argon2_hashes_per_second in its own process on CPU 0. The cost is what ours uses: the
+# defaults of idp.settings.Settings unless the environment sets IDP_ARGON2_*.
+ARGON2_HASH = """
+import json, os, sys, time
+from dataclasses import fields
+from argon2 import PasswordHasher, Type
+from idp.settings import Settings
+cost = {f.name: int(os.environ.get("IDP_" + f.name.upper(), f.default))
+        for f in fields(Settings) if f.name.startswith("argon2_")}
+hasher = PasswordHasher(time_cost=cost["argon2_time_cost"], memory_cost=cost["argon2_memory_kib"],
+                        parallelism=cost["argon2_parallelism"], type=Type.ID)
+seconds = float(sys.argv[1])
+hasher.hash("Bench-Passw0rd!")
+count, started = 0, time.perf_counter()
+while (elapsed := time.perf_counter() - started) < seconds:
+    hasher.hash("Bench-Passw0rd!")
+    count += 1
+print(json.dumps({**cost, "hashes": count, "seconds": elapsed}))
 """
 
 
@@ -63,6 +86,30 @@ def rsa_sign_us(count: int = 300) -> dict[str, float]:
         "cryptography_sign_us": _per_call_us(
             lambda: key.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256()), count),
         "node_crypto_sign_us": round(float(node), 1)}
+
+
+def argon2_cost(seconds: float = 3.0, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """argon2id hashes per second on CPU 0 (the servers' core) at the cost ours uses, hashing
+    in a loop for `seconds` in a process of its own: the most password logins one core of ours
+    could do. `environ` is the environment ours gets (default: this one, which ours inherits)."""
+    root = str(Path(__file__).resolve().parent.parent)  # idp from this checkout, as ours runs
+    env = {**(os.environ if environ is None else environ)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    done = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", ARGON2_HASH,
+                           str(seconds)], env=env, cwd=root, capture_output=True, text=True,
+                          check=True)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    rate = found["hashes"] / found["seconds"]
+    return {"hashes_per_second": round(rate, 1), "ms_per_hash": round(1000 / rate, 2),
+            "memory_kib": found["argon2_memory_kib"], "time_cost": found["argon2_time_cost"],
+            "parallelism": found["argon2_parallelism"], "cpu": 0,
+            "seconds": round(found["seconds"], 2)}
+
+
+def argon2_hashes_per_second(seconds: float = 3.0,
+                             environ: Mapping[str, str] | None = None) -> float:
+    """Just the rate of argon2_cost: argon2id hashes per second on CPU 0."""
+    return float(argon2_cost(seconds, environ)["hashes_per_second"])
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import loadgen
 import psycopg
 import redis
 import requests
+from psycopg import sql
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -105,11 +107,44 @@ def _discover(target: Target) -> None:
 
 
 # --- unified-idp ---
-def _reset_stores() -> None:
+def _reset_stores(seeded: str | None = None) -> None:
+    """A new, empty idp_bench; or, with `seeded`, a file copy of that database (bench/seed.py)."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        if seeded is not None:
+            _check_seeded(conn, seeded)
         conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
+        if seeded is None:
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+        else:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY")
+                             .format(sql.Identifier(DATABASE), sql.Identifier(seeded)))
+            except psycopg.errors.ObjectInUse:
+                raise RuntimeError(f"database {seeded} is in use (close every connection to "
+                                   "it: it is copied as a template)") from None
     redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def seed_info(database: str) -> dict[str, Any]:
+    """What bench/seed.py recorded on `database` (a comment on it): counts, time, size."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        return _check_seeded(conn, database)
+
+
+def _check_seeded(conn: psycopg.Connection[Any], database: str) -> dict[str, Any]:
+    row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                       "WHERE datname = %s", (database,)).fetchone()
+    if row is None:
+        raise RuntimeError(f"database {database} does not exist: run bench/seed.py first "
+                           f"(.venv/bin/python bench/seed.py --database {database})")
+    try:
+        marker = json.loads(row[0] or "")
+    except ValueError:
+        marker = None
+    if not isinstance(marker, dict) or not marker.get("complete"):
+        raise RuntimeError(f"database {database} was not seeded completely: run bench/seed.py "
+                           f"again (.venv/bin/python bench/seed.py --database {database})")
+    return marker
 
 
 def _idp(env: dict[str, str], *args: str) -> Any:
@@ -121,15 +156,22 @@ def _idp(env: dict[str, str], *args: str) -> Any:
 
 
 @contextmanager
-def ours(log_path: Path) -> Iterator[Target]:
-    """A fresh idp_bench database, Redis DB 14, one gunicorn worker on CPU 0."""
+def ours(log_path: Path, seeded: str | None = None) -> Iterator[Target]:
+    """A fresh idp_bench database (with `seeded`: a copy of that database), Redis DB 14, one
+    gunicorn worker on CPU 0."""
     port = free_port()
+    # The login scenario signs the bench person in thousands of times from 127.0.0.1, always
+    # with the right password. The login throttles stay at their defaults: IDP_LOGIN_IP_LIMIT
+    # counts failed logins only (LoginGuard.failed), and the per-account failure slot each
+    # attempt reserves is released by its success, so at most IDP_THREADS (4) are held at once,
+    # under IDP_LOCKOUT_THRESHOLD (5). The argon2 cost is the server's default or IDP_ARGON2_*
+    # from this environment, as machine.argon2_hashes_per_second reads it.
     env = {**os.environ, "IDP_DATABASE_URL": DATABASE_URL, "IDP_REDIS_URL": REDIS_URL,
            "IDP_ISSUER": f"http://127.0.0.1:{port}", "IDP_SECRET_KEY": secrets.token_hex(20),
            "IDP_ENV": "development",
            # The checkout itself first: a stale editable install can shadow new packages.
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    _reset_stores()
+    _reset_stores(seeded)
     _idp(env, "db", "upgrade")
     client = _idp(env, "clients", "create", "--name", "bench", "--redirect-uri", REDIRECT_URI,
                   "--grant-type", "authorization_code", "--grant-type", "refresh_token",
@@ -263,10 +305,12 @@ def exchange_requests(target: Target, codes: list[tuple[str, str]]) -> list[load
             for code, verifier in codes]
 
 
-def mint_codes(target: Target, count: int, jwt: bool,
-               concurrency: int) -> tuple[list[tuple[str, str]], loadgen.Stats]:
+def mint_codes(target: Target, count: int, jwt: bool, concurrency: int, seconds: float = 120,
+               rate: float | None = None) -> tuple[list[tuple[str, str]], loadgen.Stats]:
+    """Up to `count` codes: all of them (closed loop), or what `rate` per second for `seconds`
+    mints (open loop)."""
     mint = CodeMint(target, count, jwt)
-    stats = loadgen.run("127.0.0.1", target.port, mint, concurrency, seconds=120)
+    stats = loadgen.run("127.0.0.1", target.port, mint, concurrency, seconds, rate=rate)
     return mint.codes, stats
 
 
@@ -278,3 +322,50 @@ def tokens(target: Target, count: int, jwt: bool, concurrency: int) -> list[dict
     if len(collector.tokens) < count:
         raise RuntimeError(f"{target.name}: got {len(collector.tokens)} of {count} tokens")
     return collector.tokens
+
+
+# --- password login (ours only) ---
+CSRF_INPUT = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+SET_COOKIE = re.compile(rb"\r\nset-cookie:[ \t]*([^=;\s]+)=([^;\r]*)", re.IGNORECASE)
+
+
+class LoginFlow(loadgen.Load):
+    """The login form as a browser uses it: GET /login (a CSRF token in a hidden input, the
+    session cookie that holds it), then POST /login with identifier, password, token and
+    `next=""` under that cookie. A login counts when the POST answers 303.
+
+    One login is one unit for the generator: the GET begins it (and takes the slot of the
+    schedule in an open-loop run), the POST follows at once carrying the GET's origin, so the
+    latency recorded is the whole login's, from the GET's start (or slot) to the POST's answer.
+    """
+
+    def __init__(self, target: Target, username: str = USERNAME,
+                 password: str = PASSWORD) -> None:
+        path = urlparse(target.base + "/login").path
+        super().__init__("GET", path, {})
+        self._request = loadgen.Request(path, final=False)  # the GET: not a login yet
+        self._path = path
+        self._fields = urlencode({"identifier": username, "password": password})
+        self._pending: deque[loadgen.Request] = deque()
+        self.logins = 0  # POSTs answered 303
+
+    def next(self) -> loadgen.Request | None:
+        return self._pending.popleft() if self._pending else self._request
+
+    def seen(self, request: loadgen.Request, status: int, head: bytes, body: bytes) -> bool:
+        if request.method == "POST":
+            self.logins += status == 303
+            return status == 303
+        token = CSRF_INPUT.search(body)
+        cookies = "; ".join(f"{name.decode()}={value.decode()}"
+                            for name, value in SET_COOKIE.findall(head))
+        if status != 200 or token is None or not cookies:
+            return False
+        form = f"{self._fields}&csrf_token={quote(token.group(1).decode(), safe='')}&next="
+        self._pending.append(loadgen.Request(self._path, form, method="POST",
+                                             headers={"Cookie": cookies, "Content-Type": FORM},
+                                             origin=request.origin))
+        return True
+
+
+LoginLoad = LoginFlow  # the name bench/profile.py looks for
