@@ -137,14 +137,18 @@ class LoginGuard:
         return (until if created else self.locked_until(subject) or until), created
 
     def succeeded(self, subject: str) -> None:
-        """Release the attempt's slot and clear the failures. Not committed here: it rides the
-        request's own commit (a crash before it leaves the slot held, the cautious side),
-        which spares a login two round trips."""
-        db.session.execute(update(LoginGuardRow).where(
+        """Release the attempt's slot and clear the failures, committed at once when there was
+        something to release: a request that fails after the right password (Redis down while
+        the session is made) must not leave its slot held, or retries during an outage would
+        lock the account. Settling again (the sign-in settles what the check settled) changes
+        no row and commits nothing."""
+        result = db.session.execute(update(LoginGuardRow).where(
             LoginGuardRow.subject == subject,
             (LoginGuardRow.slots != 0) | (LoginGuardRow.failures != 0)
             | LoginGuardRow.wait_until.is_not(None))
             .values(slots=0, failures=0, wait_until=None))
+        if result.rowcount:  # type: ignore[attr-defined]
+            db.session.commit()
 
     def unlock(self, subject: str) -> None:
         db.session.execute(delete(LoginGuardRow).where(LoginGuardRow.subject == subject))

@@ -214,3 +214,29 @@ def test_parallel_wrong_passwords_record_the_lock_once(app, live_provider, make_
     locked = audit_events(Tag.ACCOUNT_LOCKED.value, user.id)
     assert len(locked) == 1, [e.data for e in locked]
     assert locked[0].data == {"until": locked_until(app, lock_subject(app, user))}
+
+
+def test_right_passwords_refused_by_a_store_outage_do_not_lock_the_account(
+        app, browser, make_user, monkeypatch):
+    """The right password, then the session cannot be made (Redis down: 503). Each such
+    attempt must give its failure slot back, or retrying through an outage would lock."""
+    from idp.store import StoreUnavailable
+
+    user = make_user()
+    subject = lock_subject(app, user)
+    store = app.extensions["idp.store"]
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("test: the store is down")
+
+    monkeypatch.setattr(store, "set", down)
+    for _ in range(7):  # more than the threshold (5)
+        page = browser.client.get("/login")
+        answer = browser.client.post("/login", data={
+            "csrf_token": csrf_from(text_of(page)), "identifier": user.username,
+            "password": user.password})
+        assert answer.status_code == 503
+    guard = _guard(subject)
+    assert guard is not None and guard.slots == 0 and guard.locked_until is None
+    monkeypatch.undo()
+    assert _attempt(browser, user.username, user.password).status_code == 303
