@@ -368,4 +368,3 @@ class LoginFlow(loadgen.Load):
         return True
 
 
-LoginLoad = LoginFlow  # the name bench/profile.py looks for

@@ -1,11 +1,13 @@
 """Profile unified-idp under load: py-spy samples the serving worker while the bench's load
 generator drives one scenario, and the top frames (self and inclusive) are printed.
 
-    .venv/bin/pip install py-spy            # not a project dependency
-    .venv/bin/python bench/profile.py --seconds 15 client_credentials userinfo
+    .venv/bin/pip install '.[bench]'        # py-spy; not needed to run or test the provider
+    .venv/bin/python bench/hotspots.py --seconds 15 client_credentials userinfo
 
 Uses the bench's own target (`targets.ours`: fresh idp_bench database, Redis DB 14, `idp serve`
 on CPU 0, this process on CPU 1). Raw stacks are kept in bench/results/profile-<scenario>.txt.
+Not named profile.py: bench/ is first on its scripts' path, and that name would shadow the
+standard library's `profile`, which `cProfile` imports.
 """
 
 from __future__ import annotations
@@ -48,12 +50,8 @@ def load_for(target: targets.Target, scenario: str, seconds: float) -> loadgen.L
         return loadgen.Pool("POST", target.client_headers(),
                             targets.exchange_requests(target, codes))
     if scenario == "login":
-        return targets.LoginLoad(target) if hasattr(targets, "LoginLoad") else _no(scenario)
+        return targets.LoginFlow(target)
     raise SystemExit(f"unknown scenario {scenario}")
-
-
-def _no(scenario: str) -> loadgen.Load:
-    raise SystemExit(f"{scenario}: this checkout's bench has no load for it")
 
 
 def summarize(raw: str, top: int) -> str:
