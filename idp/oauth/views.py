@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from idp.accounts.assurance import amr_for, has_mfa, level_needs_mfa, session_acr
-from idp.accounts.models import User
+from idp.accounts.services import SessionAccount
 from idp.accounts.sessions import SsoSession
 from idp.accounts.views import (
     SESSION_COOKIE,
@@ -217,7 +217,7 @@ def authorize() -> Response:
     if request.method == "GET":
         autocommit_unit()  # reads only: the consent decision, which writes, is a POST
     sso = current_sso(touch=True)
-    user = p.accounts.session_user(sso)
+    user = p.accounts.session_account(sso)
     if user is None:
         sso = None
     now = p.tokens.clock.seconds()
@@ -309,7 +309,7 @@ def _authorization_response(grant: Any, authorizee: Authorizee) -> Response:
     return response
 
 
-def _consent_page(client: Client, user: User, scope: str) -> Response:
+def _consent_page(client: Client, user: SessionAccount, scope: str) -> Response:
     items = []
     for s in scope.split():
         if s in SCOPE_CLAIMS or s == "openid" or s == "offline_access":
