@@ -24,10 +24,9 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
-        # argon2 releases the GIL, so every request thread would hash at once; on one core,
-        # four 19 MiB hashes at once evict each other from the cache and the core does half
-        # the hashes per second (bench/README.md, "login"). One at a time per core this process
-        # owns (`concurrency`, default: the cores it may run on) keeps the core at its limit.
+        # argon2 releases the GIL, so every request thread could hash at once; hashes sharing
+        # a core gain no throughput and compete for its cache (19 MiB each). At most one at a
+        # time per core this process owns (`concurrency`, default: the cores it may run on).
         self._gate = threading.BoundedSemaphore(concurrency or available_cores())
         # A fixed hash to verify against when the account does not exist, so that
         # "no such account" costs the same time as "wrong password".
