@@ -144,13 +144,16 @@ class TokenService:
     def check_access_token(self, token: str) -> AccessTokenInfo | None:
         """Authoritative check: signature, type, expiry, and revocation as the database records
         it (the token's own `jti`, or its grant): no cache can forget a revocation."""
-        if token.count(".") != 2:
-            return None
-        claims = self.decode(token, typ="at+jwt")
+        info = self._signed_access_token(token)
+        return None if info is None or self.is_revoked(info) else info
+
+    def _signed_access_token(self, token: str) -> AccessTokenInfo | None:
+        """An access token this provider signed, unexpired, with the claims revocation reads;
+        revocation itself is the caller's check."""
+        claims = self.decode(token, typ="at+jwt") if token.count(".") == 2 else None
         if claims is None or "jti" not in claims or "client_id" not in claims:
             return None
-        info = AccessTokenInfo(claims)
-        return None if self.is_revoked(info) else info
+        return AccessTokenInfo(claims)
 
     def is_revoked(self, info: AccessTokenInfo) -> bool:
         """Revoked by `jti`, through its grant, or because an operator disabled its client
@@ -162,11 +165,8 @@ class TokenService:
         """UserInfo's whole check in one round trip: the token verified, then the columns the
         claims are made of, read only if no revocation applies (the same ones as
         `is_revoked`), the grant is live and the account not disabled. None otherwise."""
-        claims = self.decode(token, typ="at+jwt") if token.count(".") == 2 else None
-        if claims is None or "jti" not in claims or "client_id" not in claims:
-            return None
-        info = AccessTokenInfo(claims)
-        if info.grant_id is None:
+        info = self._signed_access_token(token)
+        if info is None or info.grant_id is None:
             return None
         row = db.session.execute(_USERINFO_ACCOUNT, _revocation_params(info)).first()
         return (info, row) if row is not None else None
