@@ -61,6 +61,7 @@ class Settings:
     workers: int = 0  # IDP_WORKERS: worker processes for `idp serve`; 0 = one per core
     server: str = "granian"  # IDP_SERVER: granian or gunicorn, for `idp serve`
     threads: int = 4  # IDP_THREADS: threads per worker (overlap database/store waits)
+    access_log: bool = False  # IDP_ACCESS_LOG: `idp serve` logs every request (method, path)
     client_cache_ttl: int = 30  # IDP_CLIENT_CACHE_TTL: seconds a worker caches a client lookup
     sms_gateway: str = "outbox"  # IDP_SMS_GATEWAY: outbox (development) | http
     sms_url: str = ""  # IDP_SMS_URL: the SMS platform's send endpoint (http gateway)
