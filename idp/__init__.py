@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     init_admin(app)
     init_http(app, hsts=settings.secure_cookies)
+    from idp.oauth.hotpath import HotPaths
+
+    app.wsgi_app = HotPaths(app.wsgi_app, app, hsts=settings.secure_cookies)  # type: ignore[method-assign]
     app.wsgi_app = TrustedProxies(app.wsgi_app, settings.proxy_networks)  # type: ignore[method-assign]
     app.context_processor(lambda: {"get_locale": get_locale})
     _register_health(app)

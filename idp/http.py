@@ -214,7 +214,19 @@ def commit_unit_of_work(response: Response) -> Response:
     return response
 
 
+HOT_PATH_ERROR = "idp.hot_path_error"  # WSGI environ key (idp/oauth/hotpath.py)
+
+
+def raise_hot_path_error() -> None:
+    """A hot path that could not finish and must not be done again hands its error here, so
+    the answer is the application's own for that error (a 503 for a lost store)."""
+    error = request.environ.get(HOT_PATH_ERROR)
+    if error is not None:
+        raise error
+
+
 def init_http(app: Flask, *, hsts: bool) -> None:
+    app.before_request(raise_hot_path_error)
     app.before_request(_guard_input)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

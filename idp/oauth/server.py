@@ -8,6 +8,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -45,6 +46,7 @@ from idp.extensions import db
 from idp.oauth.keys import KeyManager
 from idp.oauth.models import Client, TokenIssued, UsedAssertion, aware
 from idp.oauth.services import (
+    _INSERT_REFRESH,
     ClientService,
     CodeData,
     CodeService,
@@ -255,10 +257,14 @@ _RECORD_ISSUE = insert(TokenIssued.__table__)  # built once (Core: no ORM cache-
 
 def _generate(grant: Any, *, client: Client, scope: str, info: GrantView | CodeData | None,
               grant_id: str | None, user: Any = None, grant_created: Any = None,
-              include_refresh_token: bool = False) -> dict[str, Any]:
+              include_refresh_token: bool = False,
+              execute: Callable[[Any, dict[str, Any]], Any] | None = None) -> dict[str, Any]:
     """Every token of one response, signed before the caller commits: if signing fails the
-    transaction (a spent refresh token, a new grant) rolls back with it. Records the issue."""
+    transaction (a spent refresh token, a new grant) rolls back with it. Records the issue.
+    The writes go through `execute` (default: the session; the hot paths pass their own
+    connection's)."""
     p = provider()
+    run = execute or db.session.execute
     user_id = info.user_id if info is not None else None
     sub = p.tokens.subject_for(client, user_id) if user_id else client.client_id
     jti = p.tokens.new_jti(grant_id)
@@ -268,8 +274,10 @@ def _generate(grant: Any, *, client: Client, scope: str, info: GrantView | CodeD
     token: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
                              "expires_in": expires_in, "scope": scope}
     if include_refresh_token and grant_id:
-        token["refresh_token"] = p.grants.add_refresh_token(grant_id, client.client_id, scope,
-                                                            grant_created)
+        value, row = p.grants.refresh_token_row(grant_id, client.client_id, scope,
+                                                grant_created)
+        run(_INSERT_REFRESH, row)
+        token["refresh_token"] = value
     if info is not None and "openid" in scope.split():
         requested = (info.claims or {}).get("id_token") or {}
         # Only claims the token's scope covers may move into the ID token (user_claims).
@@ -278,7 +286,7 @@ def _generate(grant: Any, *, client: Client, scope: str, info: GrantView | CodeD
             client=client, sub=sub, auth_time=info.auth_time, acr=info.acr, amr=info.amr,
             sid=info.sid, nonce=getattr(info, "nonce", None), access_token=access,
             extra=extra)
-    db.session.execute(_RECORD_ISSUE, {
+    run(_RECORD_ISSUE, {
         "grant_type": grant.GRANT_TYPE, "client_id": client.client_id, "user_id": user_id,
         "grant_id": grant_id, "scope": scope, "jti": jti})
     return token
@@ -386,15 +394,21 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return None  # already spent atomically in validate_token_request
 
 
+def client_credentials_scope(client: Client, requested: str | None) -> str:
+    """A client_credentials token's scope: only scopes the client is registered for (RFC 6749
+    §3.3), and never openid (there is no person)."""
+    allowed = client.get_allowed_scope(requested or "")
+    return " ".join(s for s in allowed.split() if s != "openid")
+
+
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = SECRET_METHODS
 
     def generate_token(self, user: Any = None, scope: Any = None, grant_type: Any = None,
                        expires_in: Any = None, include_refresh_token: bool = False) -> Any:
-        # Only scopes the client is registered for (RFC 6749 §3.3), and never openid.
-        allowed = self.client.get_allowed_scope(scope or "")
-        scope = " ".join(s for s in allowed.split() if s != "openid")
-        return _generate(self, client=self.client, scope=scope, info=None, grant_id=None)
+        return _generate(self, client=self.client,
+                         scope=client_credentials_scope(self.client, scope), info=None,
+                         grant_id=None)
 
     def save_token(self, token: dict[str, Any]) -> None:
         db.session.commit()  # the issuance record; the token itself is a self-contained JWT
@@ -483,6 +497,12 @@ class Revocation(RevocationEndpoint):
             db.session.commit()
 
 
+def access_token_introspection(claims: dict[str, Any]) -> dict[str, Any]:
+    """The introspection answer for an active access token (RFC 7662 §2.2)."""
+    names = ("client_id", "sub", "scope", "exp", "iat", "acr", "auth_time", "aud", "iss", "jti")
+    return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in names if k in claims}}
+
+
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = SECRET_METHODS  # RFC 7662 §2.1: only authenticated clients
 
@@ -500,11 +520,7 @@ class Introspection(IntrospectionEndpoint):
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         if token.access is not None:
-            c = token.access.claims
-            names = ("client_id", "sub", "scope", "exp", "iat", "acr", "auth_time", "aud", "iss",
-                     "jti")
-            payload: dict[str, Any] = {k: c[k] for k in names if k in c}
-            return {"active": True, "token_type": "Bearer", **payload}
+            return access_token_introspection(token.access.claims)
         assert token.refresh is not None and token.grant is not None
         p = provider()
         client = p.clients.get(token.client_id)

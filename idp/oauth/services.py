@@ -401,6 +401,13 @@ _CLAIM_REFRESH = (update(_T_REFRESH)
                   .values(spent_at=bindparam("now")))
 
 
+def refresh_views(m: Any) -> tuple[RefreshView, GrantView, AccountView]:
+    """The three views of one `_FIND_REFRESH` row (a mapping by column key)."""
+    return (RefreshView(*(m[c] for c in RefreshView.COLUMNS)),
+            GrantView(*(m["g_" + c] for c in GrantView.COLUMNS)),
+            AccountView(*(m["u_" + c] for c in AccountView.COLUMNS)))
+
+
 class GrantService:
     def __init__(self, refresh_ttl: int, max_ttl: int) -> None:
         self.refresh_ttl = refresh_ttl
@@ -409,24 +416,35 @@ class GrantService:
     def create(self, grant_id: str, code: CodeData) -> None:
         """Insert the grant a code was exchanged for (the caller commits). A Core statement,
         not an ORM object: nothing reads it back in this request (bench/README.md)."""
-        db.session.execute(_INSERT_GRANT, dict(
+        db.session.execute(_INSERT_GRANT, self.grant_row(grant_id, code))
+
+    @staticmethod
+    def grant_row(grant_id: str, code: CodeData) -> dict[str, Any]:
+        """The row `_INSERT_GRANT` stores for the grant a code is exchanged for."""
+        return dict(
             id=grant_id, client_id=code.client_id, user_id=code.user_id, sid=code.sid,
             scope=code.scope, auth_time=code.auth_time, acr=code.acr, amr=code.amr,
             claims=code.claims, code_hash=code.code_hash, created_at=datetime.now(UTC),
-            revoked_at=None))
+            revoked_at=None)
 
     def add_refresh_token(self, grant_id: str, client_id: str, scope: str,
                           grant_created: datetime | None = None) -> str:
         """A new refresh token: it lives IDP_REFRESH_TOKEN_TTL, and never past the grant's
         absolute lifetime (IDP_GRANT_MAX_TTL from the grant's creation)."""
+        value, row = self.refresh_token_row(grant_id, client_id, scope, grant_created)
+        db.session.execute(_INSERT_REFRESH, row)
+        return value
+
+    def refresh_token_row(self, grant_id: str, client_id: str, scope: str,
+                          grant_created: datetime | None = None) -> tuple[str, dict[str, Any]]:
+        """A new refresh token's value, and the row `_INSERT_REFRESH` stores for it."""
         value = random_token(32)
         now = datetime.now(UTC)
         end = aware(grant_created or now) + timedelta(seconds=self.max_ttl)
-        db.session.execute(_INSERT_REFRESH, dict(
+        return value, dict(
             token_hash=sha256_hex(value), grant_id=grant_id, client_id=client_id, scope=scope,
             issued_at=now, expires_at=min(now + timedelta(seconds=self.refresh_ttl), end),
-            spent_at=None))
-        return value
+            spent_at=None)
 
     def usable(self, token: RefreshView, grant: GrantView) -> bool:
         """Not revoked, not expired, and the grant within its absolute lifetime."""
@@ -438,12 +456,7 @@ class GrantService:
         """The token with its grant and account, in one round trip of the columns the refresh
         and introspection paths read (no ORM objects: the hot path, bench/README.md)."""
         row = db.session.execute(_FIND_REFRESH, {"token_hash": sha256_hex(value)}).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return (RefreshView(*(m[c] for c in RefreshView.COLUMNS)),
-                GrantView(*(m["g_" + c] for c in GrantView.COLUMNS)),
-                AccountView(*(m["u_" + c] for c in AccountView.COLUMNS)))
+        return None if row is None else refresh_views(row._mapping)
 
     def account(self, user_id: str) -> AccountView | None:
         """The account a code was issued for, as the code exchange reads it (one narrow row);
