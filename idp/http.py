@@ -174,18 +174,26 @@ def _unexpected(exc: Exception) -> Response:
     return error_response(500, "server_error", str(SERVER_ERROR[0]), SERVER_ERROR[1])
 
 
+# Every answer's security headers (HSTS behind TLS), and a page's besides (idp/oauth/hotpath.py
+# sends the same).
+ANSWER_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+PAGE_HEADERS = (
+    ("Cache-Control", "no-store"), ("Pragma", "no-cache"), ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+)
+
+
 def security_headers(response: Response, hsts: bool) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    for name, value in ANSWER_HEADERS:
+        response.headers.setdefault(name, value)
     if hsts:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        response.headers[HSTS[0]] = HSTS[1]
     if response.mimetype == "text/html":
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+        for name, value in PAGE_HEADERS:
+            response.headers[name] = value
     return response
 
 

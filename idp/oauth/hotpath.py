@@ -48,8 +48,8 @@ from idp.accounts.services import _SESSION_ACCOUNT, SessionAccount, _may_sign_in
 from idp.accounts.views.common import SESSION_COOKIE
 from idp.dbutil import RawStatement, raw_connection
 from idp.extensions import db
-from idp.http import HEADER_FORBIDDEN, HOT_PATH_ERROR
-from idp.oauth.models import Consent, TokenIssued, _now
+from idp.http import ANSWER_HEADERS, HEADER_FORBIDDEN, HOT_PATH_ERROR, HSTS, PAGE_HEADERS
+from idp.oauth.models import Consent, _now
 from idp.oauth.server import (
     _RECORD_ISSUE,
     DESCRIPTION_SAFE,
@@ -97,7 +97,6 @@ _WRITES = {  # what the token responses write, by statement
     id(_INSERT_REFRESH): RawStatement(_INSERT_REFRESH, columns=(
         "token_hash", "grant_id", "client_id", "scope", "issued_at", "expires_at", "spent_at")),
 }
-assert TokenIssued.__table__ is _RECORD_ISSUE.table
 
 MAX_BODY = 16 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded",
@@ -131,14 +130,8 @@ AUTHORIZE_REQUIRED = {"response_type", "client_id", "redirect_uri", "scope", "co
                       "code_challenge_method"}
 # The code response as the view sends it: Authlib's empty 302, the page headers of
 # http.security_headers (its body type is text/html), and the Vary Flask adds for the session.
-REDIRECT_HEADERS = [
-    ("Content-Type", "text/html; charset=utf-8"),
-    ("Cache-Control", "no-store"), ("Pragma", "no-cache"), ("X-Frame-Options", "DENY"),
-    ("Content-Security-Policy",
-     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
-    ("Vary", "Cookie"),
-]
+REDIRECT_HEADERS = [("Content-Type", "text/html; charset=utf-8"), *PAGE_HEADERS,
+                    ("Vary", "Cookie")]
 # Authlib's and the views' headers for these answers (default_json_headers, then the views'
 # Cache-Control), in the order Flask sends them; the security headers follow.
 PROTOCOL_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
@@ -171,11 +164,7 @@ class HotPaths:
                  hsts: bool) -> None:
         self.app = app
         self.flask_app = flask_app
-        self.security = [("X-Content-Type-Options", "nosniff"),
-                         ("Referrer-Policy", "no-referrer")]
-        if hsts:
-            self.security.append(("Strict-Transport-Security",
-                                  "max-age=31536000; includeSubDomains"))
+        self.security = [*ANSWER_HEADERS, *([HSTS] if hsts else [])]
         self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], Answer | None]] = {
             ("GET", "/authorize"): self.authorize,
             ("GET", "/userinfo"): self.userinfo,
