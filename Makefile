@@ -26,7 +26,7 @@ REALNAME_DEV := IDP_REALNAME_URL=http://127.0.0.1:5002 IDP_REALNAME_APP_ID=idp-d
 run: install
 	$(BIN)/idp db upgrade
 	@$(BIN)/idp realname simulator --port 5002 & sim_pid=$$!; \
-	  $(REALNAME_DEV) IDP_DEMO_DATA=1 $(BIN)/idp serve --workers 1 & idp_pid=$$!; \
+	  $(REALNAME_DEV) IDP_DEMO_DATA=1 IDP_ACCESS_LOG=true $(BIN)/idp serve --workers 1 & idp_pid=$$!; \
 	  trap 'kill $$idp_pid $$sim_pid 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/python -m clients.sample_rp --credentials instance/demo-client.json
 
