@@ -39,7 +39,7 @@ from authlib.oauth2.rfc7636.challenge import (
 )
 from flask import Flask
 from itsdangerous import BadSignature
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from werkzeug.http import parse_cookie
 
@@ -97,6 +97,52 @@ _WRITES = {  # what the token responses write, by statement
     id(_INSERT_REFRESH): RawStatement(_INSERT_REFRESH, columns=(
         "token_hash", "grant_id", "client_id", "scope", "issued_at", "expires_at", "spent_at")),
 }
+
+# On PostgreSQL a token response's writes are one statement (data-modifying CTEs), atomic in
+# autocommit: one round trip instead of BEGIN, two or three INSERTs (a refresh: the spend too)
+# and COMMIT. The values are the same rows, under a prefix per table.
+_T_GRANT, _T_REFRESH, _T_ISSUED = (_INSERT_GRANT.table, _INSERT_REFRESH.table,
+                                   _RECORD_ISSUE.table)
+_GRANT_COLUMNS = ("id", "client_id", "user_id", "sid", "scope", "auth_time", "acr", "amr",
+                  "claims", "code_hash", "created_at", "revoked_at")
+_REFRESH_COLUMNS = ("token_hash", "grant_id", "client_id", "scope", "issued_at", "expires_at",
+                    "spent_at")
+_ISSUED_COLUMNS = ("issued_at", "grant_type", "client_id", "user_id", "grant_id", "scope", "jti")
+
+
+def _bound(table: Any, prefix: str, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {c: bindparam(prefix + c, type_=table.c[c].type) for c in columns}
+
+
+def _selected(table: Any, prefix: str, columns: tuple[str, ...], source: Any) -> Any:
+    return select(*_bound(table, prefix, columns).values()).select_from(source)
+
+
+_CLAIMED = (update(_T_REFRESH)
+            .where(_T_REFRESH.c.id == bindparam("token_id"), _T_REFRESH.c.spent_at.is_(None))
+            .values(spent_at=bindparam("now")).returning(_T_REFRESH.c.id).cte("claimed"))
+_CODE_WRITES_PG = RawStatement(
+    insert(_T_ISSUED).values(_bound(_T_ISSUED, "i_", _ISSUED_COLUMNS)).add_cte(
+        insert(_T_GRANT).values(_bound(_T_GRANT, "g_", _GRANT_COLUMNS)).cte("g"),
+        insert(_T_REFRESH).values(_bound(_T_REFRESH, "r_", _REFRESH_COLUMNS)).cte("r")))
+_REFRESH_WRITES_PG = RawStatement(  # inserts only if this request spent the token
+    insert(_T_ISSUED).from_select(list(_ISSUED_COLUMNS), _selected(
+        _T_ISSUED, "i_", _ISSUED_COLUMNS, _CLAIMED)).add_cte(
+        insert(_T_REFRESH).from_select(list(_REFRESH_COLUMNS), _selected(
+            _T_REFRESH, "r_", _REFRESH_COLUMNS, _CLAIMED)).cte("r")))
+_PREFIXES = {id(_INSERT_GRANT): "g_", id(_INSERT_REFRESH): "r_", id(_RECORD_ISSUE): "i_"}
+
+
+def _prefixed(writes: list[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+    """The writes' rows as one statement's parameters (the record's time as SQLAlchemy would
+    default it)."""
+    params: dict[str, Any] = {}
+    for statement, row in writes:
+        if statement is _RECORD_ISSUE:
+            row = {"issued_at": _now(), **row}
+        params.update({_PREFIXES[id(statement)] + k: v for k, v in row.items()})
+    return params
+
 
 MAX_BODY = 16 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded",
@@ -222,7 +268,7 @@ class HotPaths:
         if sso is None:
             return None
         engine = db.engine
-        with raw_connection(engine) as connection:
+        with _connection(engine) as connection:
             row = _SESSION_ACCOUNT_RAW.run(connection, engine.dialect, {"user_id": sso.user_id})
             user = SessionAccount(*row) if row is not None else None
             if not _may_sign_in(user, sso):
@@ -276,7 +322,7 @@ class HotPaths:
         scope = str(info.claims.get("scope", ""))
         if "openid" not in scope.split():
             return None
-        with raw_connection(db.engine) as connection:
+        with _connection(db.engine) as connection:
             row = _USERINFO_RAW.run(connection, db.engine.dialect, _revocation_params(info))
         if row is None:
             return None
@@ -297,7 +343,7 @@ class HotPaths:
         if info is None or not (info.claims["client_id"] == client.client_id or
                                 info.claims["client_id"] in (client.introspects_for or [])):
             return None
-        with raw_connection(db.engine) as connection:
+        with _connection(db.engine) as connection:
             revoked = _IS_REVOKED_RAW.run(connection, db.engine.dialect, _revocation_params(info))
         if revoked is None or any(revoked):
             return None
@@ -340,7 +386,7 @@ class HotPaths:
                 not compare_s256_code_challenge(form["code_verifier"], data["code_challenge"]):
             return None
         engine = db.engine
-        with raw_connection(engine) as connection:
+        with _connection(engine) as connection:
             row = _ACCOUNT_VIEW_RAW.run(connection, engine.dialect, {"user_id": data["user_id"]})
         user = AccountView(*row) if row is not None else None
         if user is None or user.disabled:
@@ -356,10 +402,14 @@ class HotPaths:
         if p.codes.store.getdel("code:" + code_hash) is None:
             return None  # a twin request consumed it first
         try:
-            with raw_connection(engine, autocommit=False) as connection:
-                for statement, params in writes:
-                    _WRITES[id(statement)].run(connection, engine.dialect, params)
-                connection.commit()
+            if engine.dialect.name == "postgresql" and len(writes) == 3:
+                with _connection(engine) as connection:
+                    _CODE_WRITES_PG.run(connection, engine.dialect, _prefixed(writes))
+            else:  # SQLite, or a client without refresh tokens: the same rows, one transaction
+                with _connection(engine, autocommit=False) as connection:
+                    for statement, params in writes:
+                        _WRITES[id(statement)].run(connection, engine.dialect, params)
+                    connection.commit()
         except Exception as error:
             raise Unanswered(_as_outage(error, engine)) from error
         return "200 OK", PROTOCOL_HEADERS, _authlib_json(body)
@@ -376,7 +426,7 @@ class HotPaths:
         jti = p.tokens.new_jti(None)
         access, expires_in = p.tokens.access_token(client=client, sub=client.client_id,
                                                    scope=scope, grant_id=None, jti=jti)
-        with raw_connection(db.engine) as connection:
+        with _connection(db.engine) as connection:
             _RECORD_ISSUE_RAW.run(connection, db.engine.dialect, {
                 "issued_at": _now(), "grant_type": "client_credentials",
                 "client_id": client.client_id, "user_id": None, "grant_id": None,
@@ -401,7 +451,7 @@ class HotPaths:
         p = provider()
         requested = form.get("scope")
         engine = db.engine
-        with raw_connection(engine) as connection:
+        with _connection(engine) as connection:
             found = _FIND_REFRESH_RAW.mapping(connection, engine.dialect,
                                               {"token_hash": sha256_hex(form["refresh_token"])})
         if found is None:
@@ -417,19 +467,40 @@ class HotPaths:
                          info=grant, grant_id=grant.id, user=user,
                          grant_created=grant.created_at, include_refresh_token=True,
                          execute=lambda statement, params: writes.append((statement, params)))
-        with raw_connection(engine, autocommit=False) as connection:
-            if _CLAIM_REFRESH_RAW.count(connection, engine.dialect,
-                                        {"token_id": token.id, "now": datetime.now(UTC)}) != 1:
+        spend = {"token_id": token.id, "now": datetime.now(UTC)}
+        if engine.dialect.name == "postgresql":
+            try:
+                with _connection(engine) as connection:
+                    spent = _REFRESH_WRITES_PG.count(connection, engine.dialect,
+                                                     {**spend, **_prefixed(writes)})
+            except Exception as error:
+                # Committed or not, nobody can tell: the application must not try again (it
+                # would see its own spend as a reuse). It answers 503, as for any lost store.
+                raise Unanswered(_as_outage(error, engine)) from error
+            return _refreshed(body) if spent == 1 else None
+        with _connection(engine, autocommit=False) as connection:
+            if _CLAIM_REFRESH_RAW.count(connection, engine.dialect, spend) != 1:
                 return None
             for statement, params in writes:
                 _WRITES[id(statement)].run(connection, engine.dialect, params)
             try:
                 connection.commit()
-            except Exception as error:
-                # Committed or not, nobody can tell: the application must not try again (it
-                # would see its own spend as a reuse). It answers 503, as for any lost store.
+            except Exception as error:  # as above
                 raise Unanswered(_as_outage(error, engine)) from error
-        return "200 OK", PROTOCOL_HEADERS, _authlib_json(body)
+        return _refreshed(body)
+
+
+def _connection(engine: Any, autocommit: bool = True) -> Any:
+    """A pooled connection for the hot path's statements, after handing back any connection the
+    request's session took (a client or key-set lookup that missed its cache): a request holds
+    one pooled connection at a time, so concurrent requests cannot drain the pool between them
+    (racing refreshes did: each held two, and some waited out the pool timeout)."""
+    db.session.close()
+    return raw_connection(engine, autocommit)
+
+
+def _refreshed(body: dict[str, Any]) -> Answer:
+    return "200 OK", PROTOCOL_HEADERS, _authlib_json(body)
 
 
 class _RefreshGrant:  # what _generate reads of the grant it is called for

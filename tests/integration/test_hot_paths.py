@@ -319,27 +319,38 @@ def test_a_refresh_that_fails_below_flask_spends_nothing(hot, tokens, provider, 
 
 def test_a_refresh_whose_commit_fails_is_answered_503_and_not_tried_again(
         hot, tokens, app, monkeypatch):
-    """A commit that raises may have committed: the application must not rotate the token
-    again (it would take its own spend for a reuse and revoke the grant), so it answers the
-    error, as for any lost store."""
+    """A commit (on PostgreSQL: the one statement that spends and writes) that raises may
+    have committed: the application must not rotate the token again (it would take its own
+    spend for a reuse and revoke the grant), so it answers the error, as for any lost store."""
     client, issued = tokens
     real = hotpath.raw_connection
 
-    class CommitsThenFails:
-        def __init__(self, connection: Any) -> None:
-            self.connection = connection
+    class WritesThenFails:
+        """Whatever makes the rotation durable (the COMMIT; on PostgreSQL the one statement
+        that spends and writes) succeeds, and then the connection is lost."""
+
+        def __init__(self, wrapped: Any) -> None:
+            self.wrapped = wrapped
 
         def commit(self) -> None:
-            self.connection.commit()
+            self.wrapped.commit()
             raise ConnectionError("connection lost after COMMIT was sent")
 
+        def cursor(self) -> Any:
+            return WritesThenFails(self.wrapped.cursor())
+
+        def execute(self, sql: str, params: Any) -> None:
+            self.wrapped.execute(sql, params)
+            if sql.lstrip().startswith("WITH claimed"):
+                raise ConnectionError("connection lost after the statement was sent")
+
         def __getattr__(self, name: str) -> Any:
-            return getattr(self.connection, name)
+            return getattr(self.wrapped, name)
 
     @contextlib.contextmanager
     def losing_commits(engine: Any, autocommit: bool = True) -> Any:
         with real(engine, autocommit) as connection:
-            yield CommitsThenFails(connection)
+            yield WritesThenFails(connection)
 
     monkeypatch.setattr(hotpath, "raw_connection", losing_commits)
     before = hot.app.calls
@@ -456,7 +467,8 @@ def test_a_code_exchange_that_fails_after_the_code_is_consumed_is_not_tried_agai
     def lost(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("database connection lost")
 
-    monkeypatch.setattr(hotpath._INSERT_GRANT_RAW, "run", lost)
+    monkeypatch.setattr(hotpath._INSERT_GRANT_RAW, "run", lost)  # SQLite
+    monkeypatch.setattr(hotpath._CODE_WRITES_PG, "run", lost)  # PostgreSQL
     before = hot.app.calls
     status, _headers, body = send(hot, "POST", "/token", headers=basic(client),
                                   data=code_form(client, code, verifier))
