@@ -368,8 +368,9 @@ class HotPaths:
         and the tokens are signed; only then is the code consumed (GETDEL: a twin request that
         got it first makes this one pass to the application, which answers as for a replay).
         From there the exchange is this layer's to finish: the grant, refresh token and
-        issuance record are one transaction, and a failure is answered by the application as
-        that error (a 503 for a lost store), never by exchanging the code again."""
+        issuance record are written atomically (on PostgreSQL one statement, on SQLite one
+        transaction), and a failure is answered by the application as that error (a 503 for a
+        lost store), never by exchanging the code again."""
         if set(form) != {"grant_type", "code", "redirect_uri", "code_verifier"}:
             return None
         client = _basic_client(environ, "token")
@@ -438,13 +439,13 @@ class HotPaths:
 
     def refresh(self, environ: dict[str, Any], form: dict[str, str]) -> Answer | None:
         """A refresh token rotated as the application rotates it: found with its grant and
-        account; the new tokens signed; then, in one transaction, the token spent (atomically:
-        a concurrent request that spent it first makes this one pass to the application, which
-        sees the reuse and revokes the grant), its successor and the issuance record written,
-        and committed before the answer. Anything unusual rolls back and passes, so the
-        application decides it on an untouched database. Signing comes before the spend, so the
-        row lock is held only for the writes (racing refreshes wait on it), and nothing that
-        holds it needs another pooled connection (a key-set reload does)."""
+        account; the new tokens signed; then, atomically (on PostgreSQL one statement, on SQLite
+        one transaction), the token spent (a concurrent request that spent it first makes this
+        one pass to the application, which sees the reuse and revokes the grant), its successor
+        and the issuance record written, and committed before the answer. Anything unusual
+        writes nothing and passes, so the application decides it on an untouched database.
+        Signing comes before the spend, so the row lock is held only for the writes (racing
+        refreshes wait on it), and nothing that holds it needs another pooled connection."""
         client = _basic_client(environ, "token")
         if client is None or not client.check_grant_type("refresh_token"):
             return None
