@@ -427,17 +427,11 @@ class GrantService:
             claims=code.claims, code_hash=code.code_hash, created_at=datetime.now(UTC),
             revoked_at=None)
 
-    def add_refresh_token(self, grant_id: str, client_id: str, scope: str,
-                          grant_created: datetime | None = None) -> str:
-        """A new refresh token: it lives IDP_REFRESH_TOKEN_TTL, and never past the grant's
-        absolute lifetime (IDP_GRANT_MAX_TTL from the grant's creation)."""
-        value, row = self.refresh_token_row(grant_id, client_id, scope, grant_created)
-        db.session.execute(_INSERT_REFRESH, row)
-        return value
-
     def refresh_token_row(self, grant_id: str, client_id: str, scope: str,
                           grant_created: datetime | None = None) -> tuple[str, dict[str, Any]]:
-        """A new refresh token's value, and the row `_INSERT_REFRESH` stores for it."""
+        """A new refresh token's value, and the row `_INSERT_REFRESH` stores for it: it lives
+        IDP_REFRESH_TOKEN_TTL, and never past the grant's absolute lifetime (IDP_GRANT_MAX_TTL
+        from the grant's creation)."""
         value = random_token(32)
         now = datetime.now(UTC)
         end = aware(grant_created or now) + timedelta(seconds=self.max_ttl)
