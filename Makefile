@@ -19,16 +19,25 @@ install: $(STAMP) idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo
 idp/translations/zh_Hans_CN/LC_MESSAGES/messages.mo: idp/translations/zh_Hans_CN/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -d idp/translations >/dev/null
 
-# Provider on http://127.0.0.1:5000, the sample business system on http://127.0.0.1:5001 and the
-# national platform's simulator on http://127.0.0.1:5002 (online real-name verification).
-REALNAME_DEV := IDP_REALNAME_URL=http://127.0.0.1:5002 IDP_REALNAME_APP_ID=idp-dev \
+# Provider on http://127.0.0.1:$(IDP_PORT), the sample business system on $(RP_PORT) and the
+# national platform's simulator on $(SIM_PORT) (online real-name verification); e.g.
+# `make run IDP_PORT=5100 RP_PORT=5101 SIM_PORT=5102`.
+IDP_PORT ?= 5000
+RP_PORT  ?= 5001
+SIM_PORT ?= 5002
+RUN_ENV := IDP_ISSUER=http://127.0.0.1:$(IDP_PORT) \
+  IDP_DEMO_REDIRECT_URI=http://127.0.0.1:$(RP_PORT)/callback \
+  IDP_REALNAME_URL=http://127.0.0.1:$(SIM_PORT) IDP_REALNAME_APP_ID=idp-dev \
   IDP_REALNAME_APP_SECRET=dev-platform-secret-0123456789abcdef
 run: install
 	$(BIN)/idp db upgrade
-	@$(BIN)/idp realname simulator --port 5002 & sim_pid=$$!; \
-	  $(REALNAME_DEV) IDP_DEMO_DATA=1 IDP_ACCESS_LOG=true $(BIN)/idp serve --workers 1 & idp_pid=$$!; \
+	@$(BIN)/idp realname simulator --port $(SIM_PORT) & sim_pid=$$!; \
+	  $(RUN_ENV) IDP_DEMO_DATA=1 IDP_ACCESS_LOG=true $(BIN)/idp serve --workers 1 \
+	    --port $(IDP_PORT) & idp_pid=$$!; \
 	  trap 'kill $$idp_pid $$sim_pid 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/python -m clients.sample_rp --credentials instance/demo-client.json
+	  $(BIN)/python -m clients.sample_rp --credentials instance/demo-client.json \
+	    --issuer http://127.0.0.1:$(IDP_PORT) --base-url http://127.0.0.1:$(RP_PORT) \
+	    --port $(RP_PORT)
 
 test: install lint typecheck imports pytest
 
@@ -47,7 +56,7 @@ pytest: install
 # Re-extract the UI strings after changing templates or messages.
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/idp-messages.pot . >/dev/null
-	$(BIN)/pybabel update -i /tmp/idp-messages.pot -d idp/translations -l zh_Hans_CN
+	$(BIN)/pybabel update --ignore-obsolete -i /tmp/idp-messages.pot -d idp/translations -l zh_Hans_CN
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -87,6 +87,9 @@ class Bench:
         answer = self.browser.post("/login", data={
             "identifier": targets.USERNAME, "password": targets.PASSWORD,
             "csrf_token": match.group(1), "next": ""})
+        if answer.headers.get("Location", "").endswith("/agreements/accept"):  # first sign-in
+            answer = self.browser.post("/agreements/accept", data={
+                "csrf_token": match.group(1), "agree": "y", "decision": "accept"})
         assert answer.status_code == 303, answer.status_code
         first = self.exchange(*self.authorize())
         self.access_token = first["access_token"]

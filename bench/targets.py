@@ -202,6 +202,11 @@ def _login_ours(target: Target) -> None:
     r = s.post(target.base + "/login", data={"identifier": USERNAME, "password": PASSWORD,
                                              "csrf_token": match.group(1), "next": ""},
                allow_redirects=False, timeout=30)
+    if r.headers.get("Location", "").endswith("/agreements/accept"):
+        # The account's first sign-in asks for the 用户服务协议 and 隐私政策 (docs/branding.md);
+        # accepted once here, the measured logins are those of a returning person.
+        r = s.post(target.base + "/agreements/accept", allow_redirects=False, timeout=30, data={
+            "csrf_token": match.group(1), "agree": "y", "decision": "accept"})
     if r.status_code != 303 or "idp_sso" not in s.cookies:
         raise RuntimeError(f"login failed: HTTP {r.status_code}")
     target.cookie = _cookie_header(s)

@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         _check_redis(store)
     app.extensions["idp.settings"] = settings
     app.extensions["idp.store"] = store
+    app.extensions["idp.brand"] = _brand(settings)
     _wire_services(app, settings)
     _register_blueprints(app)
     from idp.counter import init_counter
@@ -99,12 +100,28 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     app.wsgi_app = HotPaths(app.wsgi_app, app, hsts=settings.secure_cookies)  # type: ignore[method-assign]
     app.wsgi_app = TrustedProxies(app.wsgi_app, settings.proxy_networks)  # type: ignore[method-assign]
-    app.context_processor(lambda: {"get_locale": get_locale})
+    app.context_processor(lambda: {"get_locale": get_locale, "brand": _brand_view(app)})
     _register_health(app)
     from idp.cli import register_cli
 
     register_cli(app)
     return app
+
+
+def _brand(settings: Settings) -> Any:
+    from idp.branding import BrandError, load_brand
+
+    try:
+        return load_brand(settings.brand_dir or None)
+    except BrandError as error:
+        raise SettingsError(str(error)) from None
+
+
+def _brand_view(app: Flask) -> Any:
+    """The brand in the page's language, for templates (`brand.region`, `brand.hotline`, …)."""
+    from idp.branding import BrandView
+
+    return BrandView(app.extensions["idp.brand"], str(get_locale()))
 
 
 def _check_redis(store: Any) -> None:
@@ -174,6 +191,8 @@ def _database_uri(url: str, app: Flask) -> str:
 
 
 def _wire_services(app: Flask, settings: Settings) -> None:
+    from idp.accounts.agreements import AgreementService
+    from idp.accounts.captcha import Captchas
     from idp.accounts.codes import CodeLimits, SmsCodes
     from idp.accounts.lockout import LoginGuard
     from idp.accounts.mfa import MfaService
@@ -222,6 +241,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
                                     settings.sms_interval, settings.sms_daily_limit,
                                     settings.sms_ip_hourly_limit))
     mfa = MfaService(store, keyring.box("totp"), KeyedHash(secret, "recovery-code"))
+    captchas = Captchas(store)  # asked before an SMS is sent (ADR 0013)
     keys = KeyManager(keyring.box("signing-key"), settings.key_publish_lead,
                       retire_after=max(settings.access_token_ttl, settings.id_token_ttl) + 300,
                       cache_ttl=settings.key_cache_ttl)
@@ -231,7 +251,7 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     client_hasher = KeyedHash(secret, "client-secret")
     server = build_server(leeway=settings.clock_leeway)
     server.init_app(app)
-    grants = GrantService(settings.refresh_token_ttl, settings.grant_max_ttl)
+    grants = GrantService(settings.refresh_token_ttl, settings.grant_max_ttl, sessions=sessions)
     clients = ClientService(client_hasher, settings.client_cache_ttl, clock=clock,
                             allow_loopback_http=not settings.is_production)
     consents = ConsentService(grants, clients)
@@ -260,9 +280,11 @@ def _wire_services(app: Flask, settings: Settings) -> None:
         "idp.signin": SignIn(sessions, guard),
         "idp.provider": provider,
         "idp.client_secret_hasher": client_hasher, "idp.sms_codes": sms_codes,
+        "idp.captchas": captchas,
         "idp.mfa": mfa, "idp.authorizations": consents, "idp.session_end": session_end,
         "idp.identity": identity, "idp.access": access,
         "idp.login_evidence": TokenLoginEvidence(),
+        "idp.agreements": AgreementService(app.extensions["idp.brand"].versions()),
     })
 
 

@@ -11,6 +11,7 @@ from typing import Any, NoReturn, cast
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from sqlalchemy import select
 
 from idp.accounts.errors import AccountError
 from idp.accounts.models import User
@@ -35,7 +36,7 @@ def _account(identifier: str) -> User:
     accounts = cast(AccountService, current_app.extensions["idp.accounts"])
     user = accounts.find_by_login(identifier)
     if user is None:
-        _fail(f"no account {identifier}")
+        _fail(f"there is no account with the username or mobile number “{identifier}”")
     return cast(User, user)
 
 
@@ -373,11 +374,12 @@ def ensure_demo_data(app: Flask) -> dict[str, Any] | None:
     from idp.extensions import db
 
     p = provider()
-    if p.clients.get(DEMO_CLIENT_ID) is not None:
-        return None
     settings = get_settings(app)
     redirect = settings.demo_redirect_uri
     base = redirect.rsplit("/", 1)[0]
+    if p.clients.get(DEMO_CLIENT_ID) is not None:
+        _follow_demo_port(redirect, base)
+        return None
     registered = p.clients.register(
         name="示例业务系统 (demo business system)", redirect_uris=[redirect],
         auth_method="client_secret_basic",
@@ -397,6 +399,23 @@ def ensure_demo_data(app: Flask) -> dict[str, Any] | None:
     db.session.commit()
     return {"client_id": DEMO_CLIENT_ID, "client_secret": registered.client_secret,
             "redirect_uri": redirect, "username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+
+
+def _follow_demo_port(redirect: str, base: str) -> None:
+    """`make run RP_PORT=…` on a database made with another port: the demo business system
+    (development data only) moves to the new address instead of refusing every login."""
+    from idp.extensions import db
+    from idp.oauth.models import Client
+
+    client = db.session.execute(select(Client).where(Client.client_id == DEMO_CLIENT_ID)
+                                ).scalar_one()
+    if client.redirect_uris != [redirect]:
+        client.redirect_uris = [redirect]
+        client.post_logout_redirect_uris = [base + "/"]
+        client.backchannel_logout_uri = base + "/backchannel-logout"
+        db.session.commit()
+        provider().clients.forget(DEMO_CLIENT_ID)
+        click.echo(f"The demo business system now redirects to {redirect}.")
 
 
 @click.command("serve", help="Run the provider under granian (default) or gunicorn.")
@@ -456,7 +475,7 @@ def _announce_demo(app: Flask, issuer: str) -> None:
     demo = ensure_demo_data(app)
     if demo:
         _write_demo_credentials(app, demo)
-        _print_demo(demo, issuer)
+        _print_demo(demo)
     else:
         click.echo(f"Demo data exists: client {DEMO_CLIENT_ID}, login {DEMO_USERNAME} / "
                    f"{DEMO_PASSWORD} (the client secret was printed at first start).")
@@ -471,14 +490,13 @@ def _write_demo_credentials(app: Flask, demo: dict[str, Any]) -> None:
         json.dump({"client_id": demo["client_id"], "client_secret": demo["client_secret"]}, f)
 
 
-def _print_demo(demo: dict[str, Any], issuer: str) -> None:
+def _print_demo(demo: dict[str, Any]) -> None:
     click.echo("Demo data created (shown once):")
     click.echo(f"  business system client_id: {demo['client_id']}")
     click.echo(f"  client_secret:              {demo['client_secret']}")
     click.echo(f"  redirect_uri:               {demo['redirect_uri']}")
     click.echo(f"  demo citizen login:         {demo['username']} / {demo['password']}")
-    click.echo(f"  try: {issuer}/authorize?response_type=code&client_id={demo['client_id']}"
-               f"&redirect_uri={demo['redirect_uri']}&scope=openid%20profile&state=demo")
+    click.echo(f"  sample business system:     {demo['redirect_uri'].rsplit('/', 1)[0]}/")
 
 
 def _run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,

@@ -68,6 +68,42 @@ def refused_input() -> str | None:
     return None
 
 
+# The heading of an error page, by status: what happened, in plain words (the lead sentence
+# under it says more; the error code stays small at the bottom).
+PAGE_HEADINGS = {
+    400: _l("The request could not be accepted"), 403: _l("You cannot open this page"),
+    404: _l("Page not found"), 405: _l("This page cannot be used this way"),
+    409: _l("Nothing was saved"), 413: _l("What you sent is too large"),
+    414: _l("The address is too long"), 429: _l("Too many requests"),
+    431: _l("What you sent is too large"), 500: _l("Something went wrong"),
+    503: _l("The service is temporarily unavailable"),
+}
+
+
+def error_page(status: int, error: str, lead: str, *, heading: str | None = None,
+               description: str | None = None, back: tuple[str, str] | None = None) -> Response:
+    """An error page in the person's language (templates/error.html through base.html, so its
+    <html lang> is the language shown): a heading, `lead` (one or two sentences), the way
+    back (home, and `back` = (url, name) of the business system when known), the service
+    hotline, and the error code with `description` small at the end."""
+    context = {"status": status, "error": error, "lead": lead, "description": description,
+               "heading": heading or str(PAGE_HEADINGS.get(
+                   status, PAGE_HEADINGS[500 if status >= 500 else 400])),
+               "back": back}
+    try:
+        return make_response(render_template("error.html", **context), status)
+    except Exception:  # noqa: BLE001 - the page itself failed: answer without the templates
+        log.exception("the error page for %s could not be rendered", status)
+        return make_response(BARE_PAGE.format(status=status), status)
+
+
+# What a browser gets when even the error page cannot be rendered: both languages, each marked.
+BARE_PAGE = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{status}'
+             '</title></head><body><h1>系统出现错误</h1><p role="alert">请稍后再试。</p>'
+             '<div lang="en"><h2>Something went wrong</h2><p>Please try again later.</p></div>'
+             '<p><a href="/">首页 / Home</a></p></body></html>')
+
+
 def error_response(status: int, error: str, description: str,
                    api_description: str = "") -> Response:
     """An error in the caller's form: JSON for the protocol endpoints (`api_description`: RFC
@@ -78,7 +114,7 @@ def error_response(status: int, error: str, description: str,
         response.status_code = status
         response.headers["Cache-Control"] = "no-store"
         return response
-    return make_response(render_template("error.html", error=error, lead=description), status)
+    return error_page(status, error, description)
 
 
 # Endpoints that accept a larger body than MAX_CONTENT_LENGTH (a face image for the platform;
@@ -105,12 +141,19 @@ HTTP_MESSAGES = {
 
 
 HTTP_DESCRIPTIONS = {  # (page text, marked for translation; API text, ASCII)
-    404: (_l("This page does not exist."), "No such endpoint."),
-    405: (_l("This address does not accept that kind of request."),
-          "This endpoint does not accept this HTTP method."),
-    413: (_l("The request is too large."), "The request body is too large."),
-    414: (_l("The address is too long."), "The request URI is too long."),
-    431: (_l("The request headers are too large."), "The request headers are too large."),
+    403: (_l("You do not have permission to open this page."), "The request is not valid."),
+    404: (_l("The page you asked for does not exist. The address may be mistyped, or the "
+             "page may have moved."), "No such endpoint."),
+    405: (_l("This address does not accept that kind of request. Please start again from "
+             "the home page."), "This endpoint does not accept this HTTP method."),
+    413: (_l("What you sent is larger than this page accepts. If you were uploading a file, "
+             "choose a smaller one."), "The request body is too large."),
+    414: (_l("The address is too long. Please start again from the home page."),
+          "The request URI is too long."),
+    429: (_l("You made too many requests in a short time. Please wait a moment and try "
+             "again."), "The request is not valid."),
+    431: (_l("Your browser sent too much data with the request. Clear this site's cookies "
+             "and try again."), "The request headers are too large."),
 }
 SERVER_ERROR = (_l("Something went wrong on our side. Please try again later."),
                 "The server could not complete the request.")

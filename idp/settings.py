@@ -105,6 +105,8 @@ class Settings:
     #                     IDP_ACCESS_TARGETS: the access-rate targets in percent
     access_refresh_seconds: int = 30  # IDP_ACCESS_REFRESH_SECONDS: console pages roll the login
     #                                   evidence up at most this often (0: on every view)
+    brand_dir: str = ""  # IDP_BRAND_DIR: the folder with brand.toml (region, emblem, footer,
+    #                      agreements); empty = idp/data/brand (the Guangdong look)
     extra: Mapping[str, Any] = field(default_factory=dict)  # Flask config overrides (tests)
 
     @property

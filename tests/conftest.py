@@ -287,9 +287,11 @@ def make_user(app: Flask) -> Any:
 
     def make(username: str | None = None, password: str = PASSWORD, trust_level: int = 2,
              phone: str | None = None, name: str | None = "张三",
-             phone_verified: bool = True, id_number: str | None = None) -> TestUser:
+             phone_verified: bool = True, id_number: str | None = None,
+             accepted_agreements: bool = True) -> TestUser:
         """A citizen account; a level above 2 (or an ID number) is set the only way outside
-        verification: an operator override with a reason."""
+        verification: an operator override with a reason. It has accepted the agreements in
+        force (as every returning user has), unless `accepted_agreements=False`."""
         n = next(counter)
         username = username or f"citizen{n}"
         phone = phone or f"139{secrets.randbelow(10**8):08d}"
@@ -303,10 +305,21 @@ def make_user(app: Flask) -> Any:
             app.extensions["idp.identity"].override(
                 user, trust_level, reason="test fixture", actor=Actor.operator("tests"),
                 number=id_number)
+        if accepted_agreements:
+            accept_agreements(app, user.id)
         db.session.commit()
         return TestUser(user.id, username, password, phone)
 
     return make
+
+
+def accept_agreements(app: Flask, user_id: str) -> None:
+    """Rows saying the person accepted the versions in force, as the acceptance page writes
+    them (without its audit event: the fixture stands for an earlier visit)."""
+    from idp.accounts.models import AgreementAcceptance
+
+    for document, version in app.extensions["idp.brand"].versions().items():
+        db.session.add(AgreementAcceptance(user_id=user_id, document=document, version=version))
 
 
 @pytest.fixture
@@ -359,6 +372,31 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+CAPTCHA_ID_RE = re.compile(r'name="captcha_id" id="captcha-id" value="([^"]+)"')
+
+
+def captcha_answer(app: Flask, challenge: str) -> str:
+    """The answer of a live picture code, read from the provider's store (as a person reads
+    the picture): tests solve the captcha, they never turn it off."""
+    answer = get_store(app).get("captcha:" + challenge)
+    assert answer is not None, "the picture code is not live (used or expired)"
+    return answer
+
+
+def solve_captcha(app: Flask, html: str) -> dict[str, str]:
+    """The form fields of the page's picture code, answered."""
+    match = CAPTCHA_ID_RE.search(html)
+    assert match, "page has no picture code"
+    return {"captcha_id": match.group(1), "captcha_answer": captcha_answer(app, match.group(1))}
+
+
+def fresh_captcha(app: Flask) -> dict[str, str]:
+    """A picture code issued by the service and answered, for a POST made without its page."""
+    challenge = app.extensions["idp.captchas"].issue(None)
+    assert challenge is not None
+    return {"captcha_id": challenge, "captcha_answer": captcha_answer(app, challenge)}
+
+
 class Browser:
     """Drives the provider through Flask's test client the way a browser would."""
 
@@ -372,10 +410,14 @@ class Browser:
             "identifier": user.username, "password": password or user.password,
             "next": next_url})
 
-    def authorize(self, client: TestClient, **params: str) -> Any:
+    def authorize(self, client: TestClient, pkce: bool = True, **params: str) -> Any:
+        """GET /authorize as a business system sends it: with a fresh PKCE S256 challenge
+        (every client must send one) unless `pkce=False` or the test gives its own."""
         query = {"response_type": "code", "client_id": client.client_id,
                  "redirect_uri": client.redirect_uri, "scope": "openid profile",
                  "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4)}
+        if pkce and "code_challenge" not in params:
+            query.update(code_challenge=pkce_pair()[1], code_challenge_method="S256")
         query.update(params)
         return self.client.get("/authorize?" + urlencode(query))
 

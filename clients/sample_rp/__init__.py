@@ -20,7 +20,10 @@ PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 {% if user %}
 <p id="status">已登录 (logged in) as <b id="who">{{ user.get('name') or user['sub'] }}</b>,
  acr {{ claims['acr'] }}, amr {{ claims['amr']|join(',') }}</p>
-<pre id="claims">{{ pretty }}</pre>
+<h2>ID token claims (verified)</h2>
+<pre id="id-token-claims">{{ id_claims }}</pre>
+<h2>UserInfo response</h2>
+<pre id="userinfo">{{ pretty }}</pre>
 <p><a id="logout" href="/logout">退出 (log out)</a></p>
 {% else %}
 <p id="status">未登录 (not logged in)</p>
@@ -72,7 +75,9 @@ def create_rp(*, issuer: str, client_id: str | None, client_secret: str | None, 
                                       claims=data and data["claims"], error=request.args.get(
                                           "error"),
                                       pretty=json.dumps(data and data["userinfo"],
-                                                        ensure_ascii=False, indent=2))
+                                                        ensure_ascii=False, indent=2),
+                                      id_claims=json.dumps(data and data["claims"],
+                                                           ensure_ascii=False, indent=2))
 
     @app.get("/login")
     def login() -> Any:

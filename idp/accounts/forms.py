@@ -6,7 +6,7 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from idp.accounts.phones import normalize_phone
@@ -23,8 +23,9 @@ CODE = Regexp(r"^\s*[0-9]{6}\s*$", message=_l("Enter the 6-digit code."))
 
 class LoginForm(FlaskForm):
     identifier = StringField(_l("Username, mobile number or ID number"),
-                             validators=[DataRequired(message=_l("Enter your username or mobile "
-                                                                 "number.")), Length(max=64)])
+                             validators=[DataRequired(message=_l(
+                                 "Enter your username, mobile number or ID number.")),
+                                 Length(max=64)])
     password = PasswordField(_l("Password"),
                              validators=[DataRequired(message=_l("Enter your password.")),
                                          Length(max=256)])
@@ -54,6 +55,11 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
     code = StringField(_l("Verification code"), filters=[nfkc], validators=[DataRequired(
         message=_l("Enter the 6-digit code.")), CODE])
     name = StringField(_l("Name (optional)"), validators=[Optional(), Length(max=100)])
+    username = StringField(_l("Username (optional)"), filters=[nfkc], validators=[
+        Optional(), Regexp(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$", message=_l(
+            "A username is 3 to 64 letters, digits, “_”, “.” or “-”, starting with a letter."))])
+    agree = BooleanField(validators=[DataRequired(message=_l(
+        "Please read and accept the Terms of Service and the Privacy Policy."))])
     next = HiddenField()
 
 

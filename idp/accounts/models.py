@@ -14,6 +14,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,9 @@ class User(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # False for a username the platform made up at self-registration ("u" + hex): pages then
+    # show the person's name or masked phone instead, never a name they did not choose.
+    username_chosen: Mapped[bool] = mapped_column(Boolean, default=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -85,3 +89,17 @@ class LoginGuardRow(db.Model):  # type: ignore[name-defined]
     wait_until: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     locked_until: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"))
+
+
+class AgreementAcceptance(db.Model):  # type: ignore[name-defined]
+    """A person accepted a version of a document (用户服务协议, 隐私政策) of idp.branding."""
+
+    __tablename__ = "agreement_acceptance"
+    __table_args__ = (UniqueConstraint("user_id", "document", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    document: Mapped[str] = mapped_column(String(20))  # terms | privacy
+    version: Mapped[str] = mapped_column(String(32))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -23,3 +23,10 @@ class Authorizations(Protocol):
     def revoke(self, user_id: str, client_id: str, ip: str | None) -> bool: ...
 
     def client_names(self, client_ids: list[str]) -> dict[str, str]: ...
+
+
+class OnlineVerification(Protocol):
+    """Whether real-name verification online is set up (implemented by idp.identity): its
+    adapter to the national platform, None when online verification is off."""
+
+    platform: Any

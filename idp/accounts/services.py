@@ -23,7 +23,7 @@ from idp.audit.services import record_event
 from idp.audit.tags import Tag
 from idp.extensions import db
 from idp.security.crypto import DocumentFingerprints, KeyedHash, SealingBox
-from idp.security.password_policy import password_problems
+from idp.security.password_policy import describe_problems, password_problems
 from idp.security.passwords import Passwords
 from realname import TrustLevel, is_valid_id_number
 
@@ -90,17 +90,17 @@ class AccountService:
         verification records (idp.identity)."""
         if not USERNAME_RE.fullmatch(username):
             raise AccountError("invalid_username",
-                               "username must be 3-64 letters, digits, '_', '.', '-', "
+                               "a username is 3 to 64 letters, digits, '_', '.' or '-', "
                                "starting with a letter")
         if phone is not None:
             phone = normalize_phone(phone)
             if not is_mobile(phone):
                 raise AccountError("invalid_phone",
-                                   "phone must be an 11-digit mainland mobile number")
+                                   "a mobile number is 11 digits starting with 1 (mainland "
+                                   "China)")
         problems = password_problems(password, phone=phone, username=username)
         if problems:
-            raise AccountError("weak_password", "password breaks the policy: " +
-                               ", ".join(problems))
+            raise AccountError("weak_password", describe_problems(problems))
         same = [User.username == username] + ([User.phone == phone] if phone else [])
         if db.session.execute(select(User.id).where(or_(*same))).first():
             raise AccountError("exists", "an account with this username or phone already exists")
@@ -117,15 +117,22 @@ class AccountService:
         record_event(Tag.USER_CREATED, actor=actor or Actor.citizen(user.id), user_id=user.id)
         return user
 
-    def register(self, *, phone: str, password: str, name: str | None, ip: str | None) -> User:
-        """Self-service registration (自助注册) after the phone was proven by an SMS code."""
+    def register(self, *, phone: str, password: str, name: str | None, ip: str | None,
+                 username: str | None = None) -> User:
+        """Self-service registration (自助注册) after the phone was proven by an SMS code. A
+        person who chooses no username gets one made up, which pages never show
+        (`username_chosen`); they sign in with their mobile number."""
         phone = normalize_phone(phone)
         if self.find_by_login(phone) is not None:
             raise AccountError("exists", "this mobile number is already registered")
-        username = "u" + secrets.token_hex(5)
-        user = self.create_user(username=username, password=password, phone=phone,
+        if username and db.session.execute(
+                select(User.id).where(User.username == username)).first():
+            raise AccountError("username_taken", "this username is already taken")
+        user = self.create_user(username=username or "u" + secrets.token_hex(5),
+                                password=password, phone=phone,
                                 name=(name or "").strip() or None, actor=None,
                                 phone_verified=True)
+        user.username_chosen = bool(username)
         record_event(Tag.USER_REGISTERED, actor=Actor.citizen(user.id), user_id=user.id, ip=ip)
         db.session.flush()
         return user
@@ -227,15 +234,15 @@ class AccountService:
         return after
 
     def password_problems(self, password: str, user: User | None = None,
-                          phone: str | None = None) -> list[str]:
+                          phone: str | None = None, username: str | None = None) -> list[str]:
         return password_problems(password, phone=phone or (user.phone if user else None),
-                                 username=user.username if user else None)
+                                 username=username or (user.username if user else None))
 
     def set_password(self, user: User, password: str, *, actor: Actor, tag: Tag,
                      ip: str | None) -> None:
         problems = self.password_problems(password, user)
         if problems:
-            raise AccountError("weak_password", ", ".join(problems))
+            raise AccountError("weak_password", describe_problems(problems))
         user.password_hash = self.passwords.hash(password)
         user.password_changed_at = datetime.now(UTC)
         self.guard.unlock(self.lock_subject(user.username, user))

@@ -132,14 +132,30 @@ class SessionService:
         session = self.get(sid)
         if session is None or not self.hasher.matches(secret, session.secret_hash):
             return None
-        now = self.clock.seconds()
-        if touch and now - session.last_seen >= 30:  # avoid a write on every request
-            def seen(s: SsoSession) -> None:
-                s.last_seen = max(s.last_seen, now)
-
-            if not self._update(session, seen):
-                return None  # ended meanwhile
+        if touch and not self._touch(session):
+            return None  # ended meanwhile
         return session
+
+    def _touch(self, session: SsoSession) -> bool:
+        """Count a use of the session as activity (its idle lifetime starts again); False if
+        it ended meanwhile. Written at most every 30 s, not on every request."""
+        now = self.clock.seconds()
+        if now - session.last_seen < 30:
+            return True
+
+        def seen(s: SsoSession) -> None:
+            s.last_seen = max(s.last_seen, now)
+
+        return self._update(session, seen)
+
+    def alive(self, sid: str, touch: bool = False) -> bool:
+        """Whether the session `sid` lives (both lifetimes checked). With `touch`, this use
+        counts as activity in it: a refresh of a token tied to the session (OIDC Core §11
+        "online" tokens) keeps it alive, as the person's browsing at the platform does."""
+        session = self.get(sid)
+        if session is None:
+            return False
+        return self._touch(session) if touch else True
 
     def add_client(self, session: SsoSession, client_id: str) -> None:
         def add(s: SsoSession) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.accounts.assurance import amr_for
+from idp.accounts.devices import device_label
 from idp.accounts.lockout import LoginGuard
 from idp.accounts.sessions import SessionService, SsoSession
 from idp.audit.actors import Actor
@@ -44,7 +45,11 @@ class SignIn:
             if current is not None:
                 self.sessions.end(current.sid, actor=Actor.citizen(current.user_id), ip=ip)
             session, cookie = self.sessions.create(user_id, amr, ip=ip, user_agent=user_agent)
+        data: dict[str, object] = {"sid": session.sid, "amr": session.amr}
+        device = device_label(user_agent)
+        if device:  # "Chrome · Windows" for the account page's sign-ins; never the raw string
+            data["device"] = device
         record_event(Tag.LOGIN_SUCCESS, actor=actor or Actor.citizen(user_id), user_id=user_id,
-                     ip=ip, data={"sid": session.sid, "amr": session.amr})
+                     ip=ip, data=data)
         db.session.flush()
         return SignedIn(session, cookie)

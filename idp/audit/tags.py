@@ -25,6 +25,8 @@ class Tag(StrEnum):
     MFA_SUCCESS = "accounts:mfa:success"
     MFA_FAILURE = "accounts:mfa:failure"
     TRUST_LEVEL_SET = "accounts:user:trust_level_set"
+    AGREEMENTS_ACCEPTED = "accounts:agreements:accepted"
+    AGREEMENTS_DECLINED = "accounts:agreements:declined"
     # identity (real-name verification)
     VERIFICATION_SUCCEEDED = "identity:verification:succeeded"
     VERIFICATION_FAILED = "identity:verification:failed"

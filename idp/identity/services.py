@@ -335,8 +335,10 @@ class IdentityService:
         if number is not None:
             document = check(document_type, number)
             if not document.valid or document.normalised is None:
-                raise AccountError("invalid_id_number", "the document number is not valid: "
-                                   f"{document.reason}")
+                said = document.explanation
+                raise AccountError("invalid_id_number", "the document number is not valid: " +
+                                   (said.en[0].lower() + said.en[1:].rstrip(".") if said
+                                    else str(document.reason)))
             if self._different_document(user, document.document_type.value,
                                         document.normalised) is not None:
                 raise AccountError("different_document", "the account holds another document")

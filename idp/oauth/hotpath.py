@@ -67,6 +67,7 @@ from idp.oauth.services import (
     SCOPES,
     AccountView,
     CodeData,
+    granted_scope,
     refresh_views,
     user_claims,
 )
@@ -198,6 +199,7 @@ class _Account(NamedTuple):  # the columns of _USERINFO_ACCOUNT, as user_claims 
     id: str
     name: str | None
     username: str | None
+    username_chosen: bool
     updated_at: Any
     phone: str | None
     phone_verified: bool
@@ -274,8 +276,10 @@ class HotPaths:
             if not _may_sign_in(user, sso):
                 return None
             assert user is not None
-            # Authlib keeps only the scopes the client is registered for (in request order).
-            scope = client.get_allowed_scope(params["scope"])
+            # Authlib keeps only the scopes the client is registered for (in request order);
+            # without prompt=consent a first-party client never gets offline_access (the view's
+            # rule: services.granted_scope).
+            scope = granted_scope(client, client.get_allowed_scope(params["scope"]), set())
             if "openid" not in scope.split():
                 return None
             if not client.first_party:
@@ -459,7 +463,7 @@ class HotPaths:
             return None
         token, grant, user = refresh_views(found)
         if token.client_id != client.client_id or token.spent_at is not None or \
-                user.disabled or not p.grants.usable(token, grant) or \
+                user.disabled or not p.grants.usable(token, grant, touch=True) or \
                 (requested and not set(requested.split()) <= set(grant.scope.split())):
             return None
         writes: list[tuple[Any, dict[str, Any]]] = []

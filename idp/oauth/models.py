@@ -73,9 +73,14 @@ class Client(db.Model):  # type: ignore[name-defined]
         return None  # OpenID Connect requires redirect_uri on every request
 
     def get_allowed_scope(self, scope: str | None) -> str:
+        """The requested scopes the client is registered for, in request order; others are
+        ignored. `offline_access` also needs the refresh_token grant (OIDC Core §11: it asks
+        for a refresh token), else it is ignored too."""
         if not scope:
             return ""
         allowed = set(self.scope.split())
+        if "refresh_token" not in self.grant_types:
+            allowed.discard("offline_access")
         return " ".join(s for s in scope.split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:

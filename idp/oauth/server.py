@@ -226,7 +226,8 @@ def _fetch_jwks(uri: str) -> dict[str, Any]:
 
 # --- Grants ---
 class S256Only(CodeChallenge):
-    """PKCE: S256 only; required of public clients, honoured for confidential ones."""
+    """PKCE: S256 only, required of every client, confidential ones included (OAuth 2.1
+    §4.1.1, RFC 9700 §2.1.1): so every code is bound to a verifier."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
@@ -236,8 +237,8 @@ class S256Only(CodeChallenge):
         if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("code_challenge_method must be S256; plain is refused.",
                                       redirect_uri=redirect_uri)
-        if grant.client.is_public and not data.get("code_challenge"):
-            raise InvalidRequestError("Public clients must send a PKCE code_challenge (S256).",
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("A PKCE code_challenge (S256) is required.",
                                       redirect_uri=redirect_uri)
         try:
             super().validate_code_challenge(grant, redirect_uri)
@@ -358,7 +359,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         token, grant, user = found
         if token.spent_at is not None:
             self._reused(grant)
-        if not p.grants.usable(token, grant):
+        if not p.grants.usable(token, grant, touch=True):
             raise InvalidGrantError("The refresh token has expired or was revoked.")
         scope = self.request.payload.scope
         if scope and not set(scope.split()) <= set(grant.scope.split()):
@@ -433,7 +434,9 @@ class FoundToken:
         return False
 
 
-def _find_token(value: str, hint: str | None) -> FoundToken | None:
+def _find_token(value: str, hint: str | None, revoking: bool = False) -> FoundToken | None:
+    """The live token `value`. A refresh token whose SSO session has ended (an online grant)
+    is not live, but can still be revoked: revoking it ends its grant's access tokens too."""
     p = provider()
 
     def as_access() -> FoundToken | None:
@@ -442,8 +445,8 @@ def _find_token(value: str, hint: str | None) -> FoundToken | None:
 
     def as_refresh() -> FoundToken | None:
         found = p.grants.find_refresh(value)
-        if found is None or found[0].spent_at is not None or \
-                not p.grants.usable(found[0], found[1]):
+        live = p.grants.current if revoking else p.grants.usable
+        if found is None or found[0].spent_at is not None or not live(found[0], found[1]):
             return None
         return FoundToken("refresh_token", found[0].client_id, refresh=found[0], grant=found[1])
 
@@ -476,7 +479,7 @@ class Revocation(RevocationEndpoint):
         _check_params(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
-        return _find_token(token_string, token_type_hint)
+        return _find_token(token_string, token_type_hint, revoking=True)
 
     def authenticate_token(self, request: Any, client: Client) -> FoundToken | None:
         self.check_params(request, client)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlparse
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, literal, not_, select, update
 
 from idp.accounts.models import User
 from idp.accounts.ports import AuthorizedApp
@@ -29,6 +29,9 @@ from idp.store import Store, StoreUnavailable
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SCOPES = ("openid", "profile", "phone", "offline_access")
+# OIDC Core §11: a grant whose scope has it is "offline": its refresh tokens outlive the SSO
+# session they were issued in. Without it a grant is "online", tied to that session.
+OFFLINE_ACCESS = "offline_access"
 # The operators' JSON API (/admin/api): granted only to a confidential client registered with
 # it, and honoured only in a client_credentials token. Not advertised in discovery.
 ADMIN_SCOPE = "admin"
@@ -371,12 +374,14 @@ class AccountView:
     """The account columns a refresh reads: whether it may still get tokens, and the ones
     `user_claims` makes claims of."""
 
-    COLUMNS: ClassVar[tuple[str, ...]] = ("id", "disabled", "name", "username", "updated_at",
-                                          "phone", "phone_verified")
+    COLUMNS: ClassVar[tuple[str, ...]] = ("id", "disabled", "name", "username",
+                                          "username_chosen", "updated_at", "phone",
+                                          "phone_verified")
     id: str
     disabled: bool
     name: str | None
     username: str | None
+    username_chosen: bool
     updated_at: datetime | None
     phone: str | None
     phone_verified: bool
@@ -408,10 +413,38 @@ def refresh_views(m: Any) -> tuple[RefreshView, GrantView, AccountView]:
             AccountView(*(m["u_" + c] for c in AccountView.COLUMNS)))
 
 
+def is_offline(scope: str) -> bool:
+    return OFFLINE_ACCESS in scope.split()
+
+
+def without_offline(scope: str) -> str:
+    """`scope` without offline_access: what a request gets when the person was not asked."""
+    return " ".join(s for s in scope.split() if s != OFFLINE_ACCESS)
+
+
+def granted_scope(client: Client, scope: str, prompt: set[str]) -> str:
+    """The scope a code may carry, from the request's scopes the client may have
+    (`Client.get_allowed_scope`). offline_access only when the person consents to it
+    explicitly (OIDC Core §11): a client that shows the consent page lists it there (a remembered
+    consent covers it only if it included it); a first-party client, which skips the page,
+    gets it only with prompt=consent, which then shows the page."""
+    if client.first_party and "consent" not in prompt:
+        return without_offline(scope)
+    return scope
+
+
+class SessionLiveness(Protocol):
+    """Whether an SSO session lives (accounts.sessions.SessionService.alive)."""
+
+    def alive(self, sid: str, touch: bool = False) -> bool: ...
+
+
 class GrantService:
-    def __init__(self, refresh_ttl: int, max_ttl: int) -> None:
+    def __init__(self, refresh_ttl: int, max_ttl: int,
+                 sessions: SessionLiveness | None = None) -> None:
         self.refresh_ttl = refresh_ttl
         self.max_ttl = max_ttl  # absolute lifetime of a grant from its creation
+        self.sessions = sessions  # None: grants are not tied to sessions (tools, tests)
 
     def create(self, grant_id: str, code: CodeData) -> None:
         """Insert the grant a code was exchanged for (the caller commits). A Core statement,
@@ -440,11 +473,23 @@ class GrantService:
             issued_at=now, expires_at=min(now + timedelta(seconds=self.refresh_ttl), end),
             spent_at=None)
 
-    def usable(self, token: RefreshView, grant: GrantView) -> bool:
-        """Not revoked, not expired, and the grant within its absolute lifetime."""
+    def current(self, token: RefreshView, grant: GrantView) -> bool:
+        """Not revoked, not expired, and the grant within its absolute lifetime (what the
+        database decides)."""
         now = datetime.now(UTC)
         return grant.revoked_at is None and aware(token.expires_at) > now and \
             aware(grant.created_at) + timedelta(seconds=self.max_ttl) > now
+
+    def usable(self, token: RefreshView, grant: GrantView, touch: bool = False) -> bool:
+        """Current, and, unless the grant is offline (OIDC Core §11), its SSO session still
+        alive: an online refresh token ends with the session, by logout or by expiry. With
+        `touch` (a refresh) the use counts as activity in that session. Reads the store for
+        an online grant."""
+        if not self.current(token, grant):
+            return False
+        if self.sessions is None or is_offline(grant.scope):
+            return True
+        return grant.sid is not None and self.sessions.alive(grant.sid, touch=touch)
 
     def find_refresh(self, value: str) -> tuple[RefreshView, GrantView, AccountView] | None:
         """The token with its grant and account, in one round trip of the columns the refresh
@@ -488,10 +533,15 @@ class GrantService:
         db.session.flush()
 
     def revoke_for_session(self, sid: str) -> None:
-        """Logout ends the grants made in that session (their refresh tokens die with them).
-        The caller's transaction commits it together with the end of the session."""
-        db.session.execute(update(Grant).where(Grant.sid == sid, Grant.revoked_at.is_(None))
-                           .values(revoked_at=datetime.now(UTC)))
+        """The end of an SSO session ends the online grants made in it (their refresh tokens
+        die with them); offline ones (scope offline_access, OIDC Core §11) live on until the
+        person withdraws the authorisation, or their credentials or the client change. The
+        caller's transaction commits it together with the end of the session."""
+        padded = literal(" ").concat(Grant.scope).concat(" ")
+        db.session.execute(update(Grant).where(
+            Grant.sid == sid, Grant.revoked_at.is_(None),
+            not_(padded.contains(f" {OFFLINE_ACCESS} ", autoescape=True)))
+            .values(revoked_at=datetime.now(UTC)))
 
 
 class ConsentService:
@@ -562,6 +612,8 @@ class ClaimsSource(Protocol):
     @property
     def username(self) -> str | None: ...
     @property
+    def username_chosen(self) -> bool: ...
+    @property
     def updated_at(self) -> datetime | None: ...
     @property
     def phone(self) -> str | None: ...
@@ -579,7 +631,9 @@ def user_claims(user: ClaimsSource, scope: str,
         allowed.update(SCOPE_CLAIMS.get(s, ()))
     names = allowed if requested is None else {k for k in requested if k in allowed}
     values: dict[str, Any] = {
-        "name": user.name, "preferred_username": user.username,
+        # A username the platform made up is nobody's preferred name (accounts.models).
+        "name": user.name,
+        "preferred_username": user.username if user.username_chosen else None,
         "updated_at": int(aware(user.updated_at).timestamp()) if user.updated_at else None,
         "phone_number": ("+86" + user.phone) if user.phone else None,
         "phone_number_verified": bool(user.phone_verified) if user.phone else None,

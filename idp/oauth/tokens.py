@@ -193,7 +193,8 @@ _REVOCATIONS = (
 )
 _IS_REVOKED = select(*_REVOCATIONS)
 _USERINFO_ACCOUNT = (
-    select(_T_USER.c.id, _T_USER.c.name, _T_USER.c.username, _T_USER.c.updated_at,
+    select(_T_USER.c.id, _T_USER.c.name, _T_USER.c.username, _T_USER.c.username_chosen,
+           _T_USER.c.updated_at,
            _T_USER.c.phone, _T_USER.c.phone_verified)
     .join(_T_GRANT, _T_GRANT.c.user_id == _T_USER.c.id)
     .where(_T_GRANT.c.id == bindparam("grant_id"), _T_USER.c.disabled.is_(False),

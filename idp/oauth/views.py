@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -25,6 +26,7 @@ from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from idp.accounts.assurance import amr_for, has_mfa, level_needs_mfa, session_acr
+from idp.accounts.labels import consent_items
 from idp.accounts.services import SessionAccount
 from idp.accounts.sessions import SsoSession
 from idp.accounts.views import (
@@ -36,10 +38,17 @@ from idp.accounts.views import (
 from idp.audit.actors import Actor
 from idp.dbutil import autocommit_unit
 from idp.extensions import csrf
-from idp.http import error_response
+from idp.http import error_page, error_response
 from idp.oauth.models import Client
 from idp.oauth.server import DESCRIPTION_SAFE, Authorizee, provider
-from idp.oauth.services import CLAIMS_SUPPORTED, SCOPE_CLAIMS, SCOPES, parse_claims_request
+from idp.oauth.services import (
+    CLAIMS_SUPPORTED,
+    SCOPE_CLAIMS,
+    SCOPES,
+    granted_scope,
+    is_offline,
+    parse_claims_request,
+)
 from idp.oauth.services import user_claims as release_claims
 from realname import TrustLevel
 
@@ -102,9 +111,26 @@ def jwks() -> Response:
 
 
 # --- Authorization endpoint ---
-def _error_page(error: str, description: str, status: int = 400) -> Response:
-    return make_response(render_template("error.html", error=error, description=description),
-                         status)
+def _error_page(error: str, description: str, status: int = 400,
+                client: Client | None = None) -> Response:
+    """A refused request that cannot go back to the business system: what happened, the way
+    home (and to the system's site when the client is known), the error code small."""
+    return error_page(status, error, _(
+        "The business system sent a request this platform cannot accept, so you were not sent "
+        "back to it."), heading=_("Request refused"), description=description,
+        back=_site_of(client))
+
+
+def _site_of(client: Client | None) -> tuple[str, str] | None:
+    """(address, name) of a known business system's site: the origin of its first registered
+    redirect URI (an address its operators registered, never one from the request)."""
+    if client is None or client.disabled:
+        return None
+    for uri in client.redirect_uris:
+        parts = urlsplit(uri)
+        if parts.scheme in ("https", "http") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}/", client.name
+    return None
 
 
 def _redirect_error(redirect_uri: str, error: str, description: str) -> Response:
@@ -120,7 +146,9 @@ def _oauth_error(error: OAuth2Error) -> Response:
         error.state = request.values.get("state")
         status, body, headers = error()
         return Response(body, status=status, headers=headers)
-    return _error_page(error.error, error.get_error_description() or error.error)
+    client_id = request.values.get("client_id")
+    return _error_page(error.error, error.get_error_description() or error.error,
+                       client=provider().clients.get(client_id) if client_id else None)
 
 
 def _request_key() -> str:
@@ -264,11 +292,17 @@ def authorize() -> Response:
                                    "A second factor is required.")
         return redirect(url_for("accounts.second_factor", next=request.full_path))
 
-    scope: str = grant.request.scope or ""
+    scope = granted_scope(client, grant.request.scope or "", prompt)
+    grant.request.scope = scope  # what the code carries
     if "openid" not in scope.split():
         return _redirect_error(redirect_uri, "invalid_scope", "The openid scope is required.")
-    if not client.first_party and ("consent" in prompt or
-                                   not p.consents.covers(user.id, client.client_id, scope)):
+    # The consent page: for a client that is not first-party, unless a remembered consent
+    # covers every scope; for a first-party one, only to ask for offline_access (OIDC Core §11).
+    if client.first_party:
+        ask = is_offline(scope)
+    else:
+        ask = "consent" in prompt or not p.consents.covers(user.id, client.client_id, scope)
+    if ask:
         if "none" in prompt:
             return _redirect_error(redirect_uri, "consent_required",
                                    "The person has not consented to this client.")
@@ -310,14 +344,17 @@ def _authorization_response(grant: Any, authorizee: Authorizee) -> Response:
 
 
 def _consent_page(client: Client, user: SessionAccount, scope: str) -> Response:
-    items = []
-    for s in scope.split():
-        if s in SCOPE_CLAIMS or s == "openid" or s == "offline_access":
-            items.append(s)
+    # Each requested scope in words: what it is, what it is used for, the claims it releases.
     # The claims parameter releases nothing beyond these scopes (services.user_claims), so the
     # page lists the scopes alone.
-    return make_response(render_template("consent.html", client=client, user=user,
-                                         scopes=items, action=request.full_path))
+    items = consent_items(scope.split(), SCOPE_CLAIMS)
+    # The whole account, for the name the page greets the person by (display_name); the
+    # narrow SessionAccount of the hot path lacks it.
+    person = provider().accounts.get(user.id)
+    if person is None:  # removed since the session was read: log in again
+        return redirect(url_for("accounts.login", next=request.full_path))
+    return make_response(render_template("consent.html", client=client, user=person,
+                                         items=items, action=request.full_path))
 
 
 # --- Token, revocation, introspection ---
@@ -389,8 +426,21 @@ def userinfo() -> Response:
 
 
 # --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ---
-def _logout_target() -> tuple[Client | None, str | None, dict[str, Any] | None, Response | None]:
-    """Validate id_token_hint, client_id and post_logout_redirect_uri; the error page if bad."""
+@dataclass(frozen=True)
+class LogoutRequest:
+    """A validated logout request: the business system that sent it when known (by
+    `id_token_hint` or `client_id`), the `post_logout_redirect_uri` when it is registered for
+    that system, and the hint's claims."""
+
+    client: Client | None
+    target: str | None
+    hint: dict[str, Any] | None
+
+
+def _logout_request() -> LogoutRequest | Response:
+    """Validate id_token_hint, client_id and post_logout_redirect_uri (RP-Initiated Logout
+    §2-3); the error page if they are bad. A post_logout_redirect_uri without a hint or a
+    client_id cannot be checked against any registration: it is dropped, never followed."""
     p = provider()
     values = request.values
     hint_claims = None
@@ -398,29 +448,31 @@ def _logout_target() -> tuple[Client | None, str | None, dict[str, Any] | None, 
     if values.get("id_token_hint"):
         hint_claims = p.tokens.decode_id_token(values["id_token_hint"])
         if hint_claims is None:
-            return None, None, None, _error_page("invalid_request",
-                                                 _("The logout request is not valid."))
+            return _error_page("invalid_request", _("The logout request is not valid."))
         hint_client = hint_claims["aud"]
-        if (client_id and client_id != hint_client) or p.clients.get(hint_client) is None:
-            return None, None, None, _error_page("invalid_request",
-                                                 _("The logout request is not valid."))
+        if client_id and client_id != hint_client:
+            return _error_page("invalid_request", _("The logout request is not valid."))
         client_id = hint_client
     client = p.clients.get(client_id) if client_id else None
+    if client_id and client is None:
+        return _error_page("invalid_request", _("The logout request is not valid."))
     target = values.get("post_logout_redirect_uri")
-    if target and (client is None or target not in client.post_logout_redirect_uris):
-        return None, None, None, _error_page("invalid_request",
-                                             _("The logout return address is not registered."))
-    return client, target, hint_claims, None
+    if target and client is not None and target not in client.post_logout_redirect_uris:
+        return _error_page("invalid_request", _("The logout return address is not registered."))
+    return LogoutRequest(client, target if client is not None else None, hint_claims)
 
 
-def _finish_logout(sso: SsoSession | None, target: str | None) -> Response:
+def _finish_logout(sso: SsoSession | None, logout: LogoutRequest) -> Response:
     if sso is not None:
         provider().sessions.end(sso.sid, actor=Actor.citizen(sso.user_id), ip=request.remote_addr)
-    if target:
+    if logout.target:
         params = [("state", request.values["state"])] if request.values.get("state") else []
-        response = redirect(add_params_to_uri(target, params), 302)
+        response = redirect(add_params_to_uri(logout.target, params), 302)
     else:
-        response = make_response(render_template("logged_out.html"))
+        client = logout.client
+        back = client.post_logout_redirect_uris[0] if client and \
+            client.post_logout_redirect_uris else None
+        response = make_response(render_template("logged_out.html", client=client, back=back))
     clear_session_cookie(response)
     return response
 
@@ -428,30 +480,33 @@ def _finish_logout(sso: SsoSession | None, target: str | None) -> Response:
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt  # a cross-site navigation from the business system; confirmation is CSRF-checked
 def end_session() -> Response:
-    client, target, hint, error = _logout_target()
-    if error is not None:
-        return error
+    """With an id_token_hint of the current session: logout at once. Otherwise the person
+    confirms first (RP-Initiated Logout §2: the hint is what shows the person asked)."""
+    logout = _logout_request()
+    if isinstance(logout, Response):
+        return logout
     sso = current_sso(touch=False)
     if sso is None:
-        return _finish_logout(None, target)
-    if hint is not None and hint.get("sid") == sso.sid:
-        return _finish_logout(sso, target)
+        return _finish_logout(None, logout)
+    if logout.hint is not None and logout.hint.get("sid") == sso.sid:
+        return _finish_logout(sso, logout)
     fields = {k: request.values[k] for k in ("post_logout_redirect_uri", "state", "client_id",
                                              "id_token_hint", "ui_locales")
               if request.values.get(k)}
-    if client is not None:
-        fields.setdefault("client_id", client.client_id)
-    return make_response(render_template("logout_confirm.html", fields=fields, client=client))
+    if logout.client is not None:
+        fields.setdefault("client_id", logout.client.client_id)
+    return make_response(render_template("logout_confirm.html", fields=fields,
+                                         client=logout.client))
 
 
 @bp.post("/logout/confirm")
 def end_session_confirmed() -> Response:
-    _client, target, _hint, error = _logout_target()
-    if error is not None:
-        return error
+    logout = _logout_request()
+    if isinstance(logout, Response):
+        return logout
     if request.form.get("decision") != "logout":
         return redirect(url_for("accounts.home"))
-    return _finish_logout(current_sso(touch=False), target)
+    return _finish_logout(current_sso(touch=False), logout)
 
 
 __all__ = ["bp", "SESSION_COOKIE"]

@@ -47,3 +47,21 @@ def password_problems(password: str, *, phone: str | None = None,
     if lowered in common_passwords():
         problems.append("common")
     return problems
+
+
+# The rules in words, for operators' tools (the pages use their own translated messages).
+PROBLEM_WORDS = {
+    "too_short": f"it must be at least {MIN_LENGTH} characters long",
+    "too_long": f"it must be at most {MAX_LENGTH} characters long",
+    "too_few_classes": "it must use at least three of: lower-case letters, upper-case letters, "
+                       "digits, symbols",
+    "contains_phone": "it must not contain the mobile number",
+    "contains_username": "it must not contain the username",
+    "common": "it is too common",
+}
+
+
+def describe_problems(problems: list[str]) -> str:
+    """One sentence: "the password does not meet the rules: it …; it …"."""
+    return "the password does not meet the rules: " + \
+        "; ".join(PROBLEM_WORDS.get(p, p) for p in problems)

@@ -4,6 +4,7 @@ Once in Chinese, once in English."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pyotp
@@ -11,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import sample_rp, shot
-from tests.conftest import last_code
+from tests.conftest import captcha_answer, last_code
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +20,12 @@ TEXT = {
     "zh": {"register": "注册", "send": "发送验证码", "create": "注册账户", "turn_on": "开启",
            "saved": "我已保存", "continue": "继续", "end": "结束", "recover": "找回密码",
            "set_password": "设置新密码", "log_in": "登录", "reset_done": "密码已重置",
-           "allow": "同意", "signed_out": "未登录"},
+           "allow": "同意", "signed_out": "未登录", "wait": r"^\d+ 秒后可重新发送$"},
     "en": {"register": "Register", "send": "Send code", "create": "Create account",
            "turn_on": "Turn on", "saved": "I have saved them", "continue": "Continue",
            "end": "End", "recover": "Forgot password", "set_password": "Set the new password",
            "log_in": "Log in", "reset_done": "Password changed", "allow": "Allow",
-           "signed_out": "未登录"},
+           "signed_out": "未登录", "wait": r"^Send again in \d+ seconds$"},
 }
 
 
@@ -38,6 +39,14 @@ def _context_page(chromium: Browser, lang: str) -> Page:
 def _choose_language(page: Page, lang: str) -> None:
     if lang == "en":
         page.click("text=English")
+
+
+def _solve_captcha(app, page: Page) -> None:
+    """Type the picture code as a person reading it would (the answer from the store), once
+    the picture has really loaded."""
+    expect(page.locator("#captcha-image")).to_have_js_property("complete", True)
+    assert page.locator("#captcha-image").evaluate("img => img.naturalWidth") == 160
+    page.fill("#captcha-answer", captcha_answer(app, page.locator("#captcha-id").input_value()))
 
 
 def _totp_code(secret: str, offset: int = 0) -> str:
@@ -63,11 +72,13 @@ def test_register_enrol_sso_account_page_end_session_and_recover(
         first.click("#register-link")
         expect(first.locator("h1")).to_have_text(t["register"])
         first.fill("#p-phone", phone)
+        _solve_captcha(app, first)
         first.click(f"button:has-text('{t['send']}')")
         first.fill("#r-code", last_code(sms_platform, phone, "register"))
         first.fill("#r-password", password)
         first.fill("#r-confirm", password)
         first.fill("#r-name", "王小明")
+        first.check("#r-agree")
         shot(first, f"register-{lang}")
         first.click(f"button:has-text('{t['create']}')")
         expect(first.locator("#who")).to_have_text("王小明")
@@ -117,7 +128,11 @@ def test_register_enrol_sso_account_page_end_session_and_recover(
         first.goto(live_provider.url + "/login")
         first.click(f"text={t['recover']}")
         first.fill("#p-phone", phone)
+        _solve_captcha(app, first)
         first.click(f"button:has-text('{t['send']}')")
+        # the send button counts down until another code may be sent (send-code.js)
+        expect(first.locator("button[data-wait]")).to_have_text(re.compile(t["wait"]))
+        expect(first.locator("button[data-wait]")).to_be_disabled()
         first.fill("#r-code", last_code(sms_platform, phone, "reset"))
         first.fill("#r-password", new_password)
         first.fill("#r-confirm", new_password)

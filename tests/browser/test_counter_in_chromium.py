@@ -156,6 +156,11 @@ def test_assisted_registration_prints_a_slip_and_the_person_activates_and_signs_
         page.fill("#identifier", ZHOU[1])  # a verified person may sign in with the ID number
         page.fill("#password", NEW_PASSWORD)
         page.click("button[type=submit]")
+        # the first sign-in of an account made at the counter asks for the agreements
+        expect(page.locator("h1")).to_have_text("用户服务协议和隐私政策")
+        page.check("#agree")
+        page.click("#accept")
+        expect(page.locator("h1")).not_to_have_text("用户服务协议和隐私政策")
         page.goto(live_provider.url + "/account")
         expect(page.locator("#trust-level")).to_have_text("5")
     finally:

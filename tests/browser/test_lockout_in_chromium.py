@@ -28,7 +28,8 @@ def test_five_wrong_passwords_lock_the_account_until_a_stated_time(app, page, li
     page.goto(live_provider.url + "/login")
     for _ in range(4):
         clear_wait(app, subject)  # as if the growing delay had passed
-        assert _try(page, "zhaoliu", "Wrong-Guess-123") == "用户名、手机号码或密码不正确。"
+        assert _try(page, "zhaoliu", "Wrong-Guess-123") == \
+            "用户名、手机号码、身份证号码或密码不正确。"
     clear_wait(app, subject)
     locked = _try(page, "zhaoliu", "Wrong-Guess-123")
     assert re.fullmatch(r"失败次数过多，请于 \S+ \S+ 后再试，或通过“找回密码”重置密码。", locked)
@@ -39,4 +40,5 @@ def test_five_wrong_passwords_lock_the_account_until_a_stated_time(app, page, li
     page.fill("#identifier", "zhaoliu")
     page.fill("#password", user.password)
     page.click("button[type=submit]")
-    expect(page.locator("body")).to_contain_text("当前登录账户：zhaoliu。")
+    # pages name the person (make_user's name), not the username
+    expect(page.locator("body")).to_contain_text("当前登录账户：张三。")

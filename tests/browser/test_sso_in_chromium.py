@@ -63,9 +63,10 @@ def test_login_in_english_and_the_error_does_not_reveal_whether_the_account_exis
     page.fill("#password", "wrong-password")
     page.click("button[type=submit]")
     unknown = page.locator("#login-error").inner_text()
-    assert known == unknown == "The username, mobile number or password is incorrect."
+    assert known == unknown == "The username, mobile number, ID number or password is incorrect."
     shot(page, "login-error-en")
     page.fill("#identifier", "lisi")
     page.fill("#password", user.password)
     page.click("button[type=submit]")
-    expect(page.locator("body")).to_contain_text("Signed in as lisi.")
+    # pages name the person (make_user's name), not the username
+    expect(page.locator("body")).to_contain_text("Signed in as 张三.")

@@ -18,7 +18,15 @@ from sqlalchemy import select
 from idp.accounts.models import LoginGuardRow
 from idp.audit.models import AuditEvent
 from idp.extensions import db
-from tests.conftest import Browser, LiveServer, TestUser, csrf_from, last_code
+from tests.conftest import (
+    Browser,
+    LiveServer,
+    TestUser,
+    csrf_from,
+    fresh_captcha,
+    last_code,
+    solve_captcha,
+)
 
 ERROR_RE = re.compile(r'<p class="error" role="alert" id="(?:login-)?error">(.*?)</p>', re.S)
 NOTICE_RE = re.compile(r'<p class="notice" role="status" id="notice">(.*?)</p>', re.S)
@@ -28,7 +36,7 @@ TOTP_KEY_RE = re.compile(r'<code id="totp-key">([A-Z2-7]+)</code>')
 RECOVERY_RE = re.compile(r'<ul class="codes" id="recovery-codes">(.*?)</ul>', re.S)
 
 # Messages in the default language (Simplified Chinese), as the pages show them.
-WRONG_LOGIN = "用户名、手机号码或密码不正确。"
+WRONG_LOGIN = "用户名、手机号码、身份证号码或密码不正确。"
 WRONG_CODE = "验证码错误或已过期。"
 LOCKED_RE = re.compile(r"^失败次数过多，请于 (.+) 后再试，或通过“找回密码”重置密码。$")
 WAIT_RE = re.compile(r"^请等待 (\d+) 秒后再试。$")
@@ -87,17 +95,28 @@ def location_path(response: Any) -> str:
 
 
 # --- registration and recovery ---
+def captcha_of(browser: Browser, page: Any) -> dict[str, str]:
+    """The picture code of a page the browser was shown, answered (tests/conftest.py)."""
+    return solve_captcha(browser.client.application, text_of(page))
+
+
+def any_captcha(browser: Browser) -> dict[str, str]:
+    """A live picture code answered, for a POST made without showing its page first."""
+    return fresh_captcha(browser.client.application)
+
+
 def send_register_code(browser: Browser, phone: str) -> Any:
-    browser.client.get("/register")
+    page = browser.client.get("/register")
     return browser.client.post("/register", data={
-        "p-csrf_token": csrf(browser), "step": "send", "p-phone": phone})
+        "p-csrf_token": csrf(browser), "step": "send", "p-phone": phone,
+        **captcha_of(browser, page)})
 
 
 def create_account(browser: Browser, code: str, password: str, confirm: str | None = None,
                    name: str = "李四") -> Any:
     return browser.client.post("/register", data={
         "r-csrf_token": csrf(browser), "step": "create", "r-code": code, "r-password": password,
-        "r-confirm": password if confirm is None else confirm, "r-name": name})
+        "r-confirm": password if confirm is None else confirm, "r-name": name, "r-agree": "y"})
 
 
 def register(browser: Browser, sms_platform: LiveServer, phone: str, password: str,
@@ -109,9 +128,10 @@ def register(browser: Browser, sms_platform: LiveServer, phone: str, password: s
 
 
 def send_reset_code(browser: Browser, phone: str) -> Any:
-    browser.client.get("/recover")
+    page = browser.client.get("/recover")
     return browser.client.post("/recover", data={
-        "p-csrf_token": csrf(browser), "step": "send", "p-phone": phone})
+        "p-csrf_token": csrf(browser), "step": "send", "p-phone": phone,
+        **captcha_of(browser, page)})
 
 
 def reset_password(browser: Browser, code: str, password: str) -> Any:

@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 from idp.extensions import db
 from idp.oauth.models import SigningKey
-from tests.conftest import Browser, TestClient, TestUser, exchange
+from tests.conftest import (
+    Browser,
+    TestClient,
+    TestUser,
+    csrf_from,
+    exchange,
+    pkce_pair,
+    redirect_params,
+)
 
 
 def tokens_for(app: Flask, browser: Browser, user: TestUser, client: TestClient,
@@ -21,6 +29,25 @@ def tokens_for(app: Flask, browser: Browser, user: TestUser, client: TestClient,
     code, verifier = browser.code_for(client, **params)
     response = exchange(app, client, code, verifier)
     assert response.status_code == 200, response.json
+    return dict(response.json)
+
+
+def offline_tokens_for(app: Flask, browser: Browser, user: TestUser, client: TestClient,
+                       scope: str = "openid profile offline_access") -> dict[str, Any]:
+    """Log `user` in and run the code flow for `scope` with offline_access (OIDC Core §11),
+    consented to on the consent page (prompt=consent: shown to first-party clients too).
+    The client must be registered for offline_access and the refresh_token grant."""
+    browser.login(user)
+    verifier, challenge = pkce_pair()
+    page = browser.authorize(client, scope=scope, prompt="consent", code_challenge=challenge,
+                             code_challenge_method="S256")
+    assert page.status_code == 200, page.status_code
+    allowed = browser.client.post(page.request.full_path, data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "decision": "allow"})
+    code = redirect_params(allowed)["code"]
+    response = exchange(app, client, code, verifier)
+    assert response.status_code == 200, response.json
+    assert "offline_access" in response.json["scope"].split()
     return dict(response.json)
 
 

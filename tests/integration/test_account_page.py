@@ -18,6 +18,7 @@ from idp.extensions import db
 from idp.oauth.models import Consent
 from tests.conftest import (
     Browser,
+    accept_agreements,
     csrf_from,
     exchange,
     last_code,
@@ -28,6 +29,7 @@ from tests.conftest import (
 from tests.integration.citizens import (
     POLICY,
     audit_events,
+    captcha_of,
     csrf,
     error_of,
     notice_of,
@@ -37,7 +39,7 @@ from tests.integration.citizens import (
     text_of,
 )
 
-RAISE_TEXT = "如需提升等级，请通过国家网络身份认证App核验"
+RAISE_AT_A_COUNTER = "如需提升等级，请携带身份证到服务大厅实名核验窗口办理。"
 NEW_PASSWORD = "Winter-Snow-2028"
 
 
@@ -98,14 +100,15 @@ def test_the_page_shows_username_masked_phone_and_trust_level(app, make_user):
     assert f"<dd>{user.username}</dd>" in profile
     assert "138****0000" in profile and "13812340000" not in page
     level = _section(page, "level")
-    assert '<strong id="trust-level">3</strong>' in level
-    assert RAISE_TEXT in level
+    assert '<p class="trust-level"><strong id="trust-level">3</strong>级 · 已实名核验（在线）</p>' \
+        in level
+    assert RAISE_AT_A_COUNTER in level  # no online verification is set up in the tests
 
 
 def test_level_5_has_no_advice_on_raising_it(app, make_user):
     page = text_of(_signed_in(app, make_user(trust_level=5)).client.get("/account"))
-    assert '<strong id="trust-level">5</strong>' in page
-    assert RAISE_TEXT not in page
+    assert '<strong id="trust-level">5</strong>级 · 已实名核验（窗口或证书）' in page
+    assert 'id="raise-level"' not in page and RAISE_AT_A_COUNTER not in page
 
 
 def test_the_id_number_is_shown_masked(app):
@@ -114,6 +117,7 @@ def test_the_id_number_is_shown_masked(app):
                                 phone="13812340001")
     app.extensions["idp.identity"].override(user, 3, reason="test", number="11010519491231002X",
                                             actor=Actor.operator("tests"))
+    accept_agreements(app, user.id)  # a returning person (the first sign-in would ask)
     db.session.commit()
     browser = _browser(app)
     page = browser.client.get("/login")
@@ -182,7 +186,7 @@ def test_authorised_third_party_systems_are_listed_with_their_scopes(app, make_u
     assert "code" in redirect_params(_consent(browser, client))
     apps = _section(text_of(browser.client.get("/account")), "apps")
     [row] = re.findall(r'<li class="app-row">(.*?)</li>', apps, re.S)
-    assert row.startswith("公积金查询 — openid, profile ")
+    assert row.startswith("公积金查询 — 账户标识和可信等级、姓名 ")
 
 
 def test_withdrawing_an_authorisation_asks_again_and_revokes_its_tokens(app, make_user,
@@ -217,10 +221,11 @@ def test_the_last_thirty_sign_in_events_are_shown(app, make_user):
     db.session.commit()
     browser = _signed_in(app, user)  # the 35th
     events = _section(text_of(browser.client.get("/account")), "events")
-    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td></tr>", events)
+    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>",
+                      events)
     assert len(rows) == 30
-    assert rows[0] == ("登录成功", "127.0.0.1")
-    assert rows[1:] == [("登录成功", "198.51.100.9")] * 29
+    assert rows[0] == ("登录成功", "—", "127.0.0.1")  # the test client names no known browser
+    assert rows[1:] == [("登录成功", "—", "198.51.100.9")] * 29
 
 
 def test_wrong_password_events_appear_among_the_sign_ins(app, make_user):
@@ -272,6 +277,8 @@ def test_changing_the_password_works_and_is_audited(app, make_user):
 
 
 def _phone_step(browser, step, **data):
+    if step.startswith("send"):  # a code is sent only with the page's picture code answered
+        data = {**captcha_of(browser, browser.client.get("/account/phone")), **data}
     return browser.client.post("/account/phone", data={"csrf_token": csrf(browser),
                                                        "step": step, **data})
 

@@ -39,7 +39,9 @@ from tests.integration.citizens import (
     RECOVERY_RE,
     TOTP_KEY_RE,
     Enrolled,
+    any_captcha,
     audit_events,
+    captcha_of,
     clear_wait,
     csrf,
     enrol_totp,
@@ -116,10 +118,11 @@ def _finish(app: Flask, browser: Browser, client: Any, next_url: str,
 
 def _sms_login(browser: Browser, sms_platform: LiveServer, user: Citizen) -> Any:
     """Log in with a code sent to the registered number (/login/sms)."""
-    browser.client.get("/login/sms")
+    page = browser.client.get("/login/sms")
     token = csrf(browser)
     sent = browser.client.post("/login/sms", data={"p-csrf_token": token, "step": "send",
-                                                   "p-phone": user.phone, "p-next": ""})
+                                                   "p-phone": user.phone, "p-next": "",
+                                                   **captcha_of(browser, page)})
     assert sent.status_code == 200, error_of(sent)
     code = last_code(sms_platform, user.phone, "login")
     return browser.client.post("/login/sms", data={"c-csrf_token": token, "step": "code",
@@ -494,8 +497,8 @@ def _phone_post(case: Case) -> Any:
 
 def _phone_attempts(case: Case) -> list[tuple[Any, str]]:
     _allow_next_sms(case.app, case.user.phone or "")
-    send_old = case.browser.client.post("/account/phone", data={
-        "csrf_token": csrf(case.browser), "step": "send_old"})
+    send_old = case.browser.client.post("/account/phone", data={  # refused before the captcha
+        "csrf_token": csrf(case.browser), "step": "send_old", **any_captcha(case.browser)})
     return [(case.browser.client.get("/account/phone"), "/account/phone"),
             (send_old, "/account"), (_phone_post(case), "/account")]
 

@@ -65,9 +65,31 @@ def test_pkce_without_method_is_refused_because_default_is_plain(browser, make_u
 def test_public_client_must_send_pkce(browser, make_user, make_client):
     user, client = make_user(), make_client(auth_method="none")
     browser.login(user)
-    params = redirect_params(browser.authorize(client, state="s1"))
-    assert params["error"] == "invalid_request"
-    assert params["state"] == "s1"
+    params = redirect_params(browser.authorize(client, pkce=False, state="s1"))
+    assert params == {"error": "invalid_request",
+                      "error_description": "A PKCE code_challenge (S256) is required.",
+                      "state": "s1"}
+
+
+def test_confidential_client_without_pkce_is_refused_with_state(browser, make_user, make_client):
+    """OAuth 2.1 §4.1.1, RFC 9700 §2.1.1: PKCE is required of confidential clients too."""
+    user = make_user()
+    for client in (make_client(), make_client(first_party=False),
+                   make_client(auth_method="client_secret_post")):
+        browser.login(user)
+        response = browser.authorize(client, pkce=False, state="s2")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith(client.redirect_uri + "?")
+        assert redirect_params(response) == {
+            "error": "invalid_request",
+            "error_description": "A PKCE code_challenge (S256) is required.", "state": "s2"}
+
+
+def test_confidential_client_without_pkce_is_refused_before_login(browser, make_client):
+    """The refusal does not wait for a login: nothing is shown to the person."""
+    client = make_client()
+    params = redirect_params(browser.authorize(client, pkce=False, prompt="none", state="s3"))
+    assert params["error"] == "invalid_request" and params["state"] == "s3"
 
 
 def test_prompt_none_without_session_answers_login_required(browser, make_client):

@@ -607,3 +607,55 @@ def test_a_consented_third_party_client_is_answered_below_flask(hot, browser, ma
     assert status == 302
     answered_above(hot, "GET", "/authorize", headers=cookies_of(browser),
                    query_string=authorize_query(client, scope="openid profile phone"))
+
+
+# --- OIDC Core §11 offline_access: the same rules below Flask as in the view ---
+OFFLINE = "openid profile offline_access"
+
+
+def test_offline_access_is_dropped_below_flask_for_a_first_party_client_as_the_view_drops_it(
+        hot, browser, make_user, make_client):
+    user, client = make_user(), make_client(scope=OFFLINE)  # first party: no consent page
+    browser.login(user)
+    scopes = []
+    for answered, extra in ((answered_below, {}), (answered_above, {"max_age": "3600"})):
+        verifier, challenge = pkce_pair()
+        _status, headers, _body = answered(
+            hot, "GET", "/authorize", headers=cookies_of(browser),
+            query_string=authorize_query(client, code_challenge=challenge, scope=OFFLINE,
+                                         **extra))
+        code = parse_qs(urlparse(dict(headers)["Location"]).query)["code"][0]
+        answer = send(hot.app.app, "POST", "/token", headers=basic(client),
+                      data=code_form(client, code, verifier))
+        scopes.append(json.loads(answer[2])["scope"])
+    assert scopes == ["openid profile"] * 2
+
+
+def test_offline_access_not_covered_by_a_remembered_consent_is_the_views(
+        hot, browser, make_user, make_client):
+    user, client = make_user(), make_client(first_party=False, scope=OFFLINE)
+    browser.login(user)
+    page = browser.client.get("/authorize?" + authorize_query(client))
+    browser.client.post("/authorize?" + authorize_query(client), data={
+        "decision": "allow", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    answered_below(hot, "GET", "/authorize", query_string=authorize_query(client),
+                   headers=cookies_of(browser))
+    status, _headers, body = answered_above(hot, "GET", "/authorize", headers=cookies_of(browser),
+                                            query_string=authorize_query(client, scope=OFFLINE))
+    assert status == 200 and b'name="decision"' in body  # the consent page asks for it
+
+
+def test_an_online_refresh_token_whose_session_ended_is_the_applications(
+        hot, app, browser, make_user, make_client):
+    from idp.extensions import get_store
+    from tests.integration.citizens import sid_of
+
+    user, client = make_user(), make_client()
+    online = tokens_for(app, browser, user, client)
+    answered_below(hot, "POST", "/token", headers=basic(client),
+                   data=refresh_form(online["refresh_token"]))
+    second = tokens_for(app, browser, user, client)
+    get_store(app).delete("sso:" + sid_of(browser))  # the session expired
+    status, _headers, body = answered_above(hot, "POST", "/token", headers=basic(client),
+                                            data=refresh_form(second["refresh_token"]))
+    assert (status, json.loads(body)["error"]) == (400, "invalid_grant")

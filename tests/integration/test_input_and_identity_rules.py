@@ -44,9 +44,11 @@ from idp.oauth.services import ClientRegistrationError, ClientService
 from idp.security.password_policy import common_passwords
 from idp.settings import Settings, SettingsError
 from tests.conftest import (
+    CAPTCHA_ID_RE,
     PASSWORD,
     Browser,
     IsolatedClient,
+    accept_agreements,
     exchange,
     last_code,
     redirect_params,
@@ -61,6 +63,7 @@ from tests.integration.citizens import (
     TOO_SOON,
     WRONG_CODE,
     audit_events,
+    captcha_of,
     create_account,
     csrf,
     enrol_totp,
@@ -104,8 +107,11 @@ CSRF_VALUE = re.compile(r'(csrf_token"[^>]*value=")[^"]+(")')
 
 
 def _comparable(response: Any, phone: str) -> str:
-    """The page as a person sees it, without the session's CSRF tokens and the typed number."""
-    return CSRF_VALUE.sub(r"\1CSRF\2", text_of(response)).replace(phone, "PHONE")
+    """The page as a person sees it, without the session's CSRF tokens, the typed number and
+    the id of the new picture code (random on every page)."""
+    page = CSRF_VALUE.sub(r"\1CSRF\2", text_of(response)).replace(phone, "PHONE")
+    challenge = CAPTCHA_ID_RE.search(page)
+    return page.replace(challenge.group(1), "CHALLENGE") if challenge else page
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,15 +168,16 @@ def test_login_never_redirects_off_site_whatever_the_hidden_next_says(browser, m
 @pytest.mark.parametrize("target", OFF_SITE, ids=OFF_SITE_IDS)
 def test_registration_never_redirects_off_site_whatever_next_says(app, sms_platform, target):
     browser = _fresh(app)
-    browser.client.get("/register", query_string={"next": target})
+    page = browser.client.get("/register", query_string={"next": target})
     sent = browser.client.post("/register", data={
-        "p-csrf_token": csrf(browser), "step": "send", "p-phone": PHONE, "p-next": target})
+        "p-csrf_token": csrf(browser), "step": "send", "p-phone": PHONE, "p-next": target,
+        **captcha_of(browser, page)})
     assert sent.status_code == 200, error_of(sent)
     remember_secret(NEW_PASSWORD)
     response = browser.client.post("/register", data={
         "r-csrf_token": csrf(browser), "step": "create",
         "r-code": last_code(sms_platform, PHONE, "register"), "r-password": NEW_PASSWORD,
-        "r-confirm": NEW_PASSWORD, "r-name": "李四", "r-next": target})
+        "r-confirm": NEW_PASSWORD, "r-name": "李四", "r-agree": "y", "r-next": target})
     _assert_home(response)
     assert _users_with_phone(PHONE) == 1
 
@@ -250,7 +257,7 @@ def test_logging_in_with_another_spelling_and_a_wrong_password_fails(app, make_u
                                         "identifier": "１３９１２３４５６７８",
                                         "password": "Wrong-Horse-9"})
     assert wrong.status_code == 400
-    assert error_of(wrong) == "用户名、手机号码或密码不正确。"
+    assert error_of(wrong) == "用户名、手机号码、身份证号码或密码不正确。"
 
 
 def test_a_second_code_to_another_spelling_within_the_minute_is_refused_as_too_soon(
@@ -301,8 +308,10 @@ def test_the_cli_refuses_a_second_account_for_another_spelling_of_a_number(app, 
 # ---------------------------------------------------------------------------------------------
 def _send(browser: Browser, path: str, phone: str, ip: str | None = None) -> Any:
     overrides = {"REMOTE_ADDR": ip} if ip else {}
+    page = browser.client.get(path, environ_overrides=overrides)
     return browser.client.post(path, data={"p-csrf_token": csrf(browser), "step": "send",
-                                            "p-phone": phone}, environ_overrides=overrides)
+                                            "p-phone": phone, **captcha_of(browser, page)},
+                               environ_overrides=overrides)
 
 
 @pytest.mark.parametrize(("path", "code_template", "notice_template", "notice"), [
@@ -809,6 +818,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_audited_listed_and_limit
             remember_secret(PASSWORD)
             user = other.extensions["idp.accounts"].create_user(
                 username="citizen-proxied", password=PASSWORD, phone=PHONE)
+            accept_agreements(other, user.id)  # a returning person: no agreements page
             db.session.commit()
             user_id = user.id
         # The client claims 192.0.2.66; the proxy (the peer, 127.0.0.1) saw 203.0.113.5.

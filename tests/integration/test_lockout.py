@@ -166,7 +166,8 @@ def test_operator_unlock_lets_the_person_in_at_once(app, browser, make_user, mon
 def test_operator_unlock_of_an_unknown_account_fails_with_exit_2(app):
     result = app.test_cli_runner().invoke(args=["users", "unlock", "--username", "nobody-here"])
     assert result.exit_code == 2
-    assert result.stderr == "Error: no account nobody-here\n"
+    assert result.stderr == ("Error: there is no account with the username or mobile number "
+                             "“nobody-here”\n")
 
 
 def _login_over_http(base_url, identifier, password, start):

@@ -30,7 +30,14 @@ from idp import create_app
 from idp.audit.tags import Tag
 from idp.http import LARGE_BODIES
 from idp.settings import Settings
-from tests.conftest import Browser, LiveServer, csrf_from, last_code
+from tests.conftest import (
+    Browser,
+    LiveServer,
+    csrf_from,
+    fresh_captcha,
+    last_code,
+    solve_captcha,
+)
 from tests.conftest import TestClient as RegisteredClient
 from tests.integration.citizens import (
     audit_events,
@@ -44,6 +51,8 @@ from tests.integration.helpers import tokens_for
 # The endpoints a program calls; their errors are JSON with an `error` member.
 PROTOCOL_PREFIXES = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
                      "/healthz", "/readyz", "/admin/api/")
+# The deployment's stylesheet and emblem (docs/branding.md): a 200 is the asset, not a page.
+ASSET_TYPES = {"/brand/style.css": "text/css", "/brand/emblem": "image/"}
 # RFC 6749 §5.2: the characters an `error` code may use.
 ERROR_CODE = re.compile(r"[\x20\x21\x23-\x5B\x5D-\x7E]+")
 HEADING = re.compile(r"<h1[^>]*>\s*([^<\s][^<]*)</h1>")
@@ -102,7 +111,8 @@ SIGNED_IN = {"accounts.account", "accounts.end_session", "accounts.revoke_app",
 # Plausible values for path variables (`client_id` becomes the test's registered client).
 PLAUSIBLE_PATH_VALUES = {"code": "en", "sid": "0" * 32, "client_id": "unknown-client",
                          "user_id": "u" * 36, "case_id": "1", "code_id": "c" * 36,
-                         "staff_id": "s" * 36, "token": "t" * 43, "kind": "items"}
+                         "staff_id": "s" * 36, "token": "t" * 43, "kind": "items",
+                         "challenge": "x" * 22, "key": "terms"}
 # Hostile ones, as they appear in the request line (the server percent-decodes them).
 HOSTILE_PATH_VALUES = {
     "quotes_and_backslash": "a%22b%27c%5Cd",
@@ -136,6 +146,9 @@ def assert_clear_answer(route_path: str, method: str, response: Any,
         assert_location_is_safe(response.headers["Location"], client)
         return
     protocol = route_path.startswith(PROTOCOL_PREFIXES)
+    if route_path in ASSET_TYPES and status == 200:
+        assert response.mimetype.startswith(ASSET_TYPES[route_path]), response.mimetype
+        return
     if method == "HEAD":  # no body: the type says which kind of message a GET would carry
         assert response.get_data() == b""
         assert response.mimetype == ("application/json" if protocol else "text/html")
@@ -243,6 +256,8 @@ def base_parameters(route: Route, method: str, caller: Caller) -> dict[str, str]
                                         "post_logout_redirect_uri": RP_BYE, "state": "st-3"},
     }
     params = dict(by_endpoint.get(route.endpoint, {}))
+    if method == "POST" and params.get("step") == "send":
+        params.update(fresh_captcha(caller.app))  # answered: the input reaches the sending
     if method == "POST" and (route.endpoint.startswith("accounts.") or
                              route.endpoint == "oauth.end_session_confirmed"):
         params.update(forms)
@@ -781,16 +796,18 @@ def test_a_hostile_next_on_the_language_switch_goes_home(browser, next_url):
 @pytest.mark.parametrize("next_url", HOSTILE_NEXT.values(), ids=HOSTILE_NEXT.keys())
 def test_a_hostile_next_on_registration_goes_home(browser, sms_platform, next_url):
     phone = f"137{uuid.uuid4().int % 10**8:08d}"
-    browser.client.get("/register", query_string={"next": next_url})
+    page = browser.client.get("/register", query_string={"next": next_url})
     token = csrf_from(text_of(browser.client.get("/login")))
     sent = browser.client.post("/register", data={"p-csrf_token": token, "step": "send",
-                                                  "p-phone": phone, "p-next": next_url})
+                                                  "p-phone": phone, "p-next": next_url,
+                                                  **solve_captcha(browser.client.application,
+                                                                  text_of(page))})
     assert sent.status_code == 200, error_of(sent)
     created = browser.client.post("/register", data={
         "r-csrf_token": token, "step": "create", "r-code": last_code(sms_platform, phone,
                                                                      "register"),
         "r-password": "Spring-Rain-2026", "r-confirm": "Spring-Rain-2026", "r-name": "李四",
-        "r-next": next_url})
+        "r-agree": "y", "r-next": next_url})
     _assert_goes_home_without_injection(created)
 
 

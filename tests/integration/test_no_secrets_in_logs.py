@@ -16,7 +16,14 @@ from sqlalchemy import text
 from idp import QUIET_LOGGERS
 from idp.audit.actors import Actor
 from idp.extensions import db, get_store
-from tests.conftest import Browser, csrf_from, exchange, last_code, sms_messages
+from tests.conftest import (
+    Browser,
+    accept_agreements,
+    csrf_from,
+    exchange,
+    last_code,
+    sms_messages,
+)
 from tests.integration.citizens import (
     csrf,
     enrol_totp,
@@ -100,6 +107,7 @@ def _journey(app, sms_platform, make_client) -> dict[str, list[str]]:
                                     phone="13812340001")
     app.extensions["idp.identity"].override(verified, 3, reason="test", number=ID_NUMBER,
                                             actor=Actor.operator("tests"))
+    accept_agreements(app, verified.id)
     db.session.commit()
     by_id = Browser(app.test_client())
     for password in ("Wrong-Horse-1", ID_PASSWORD):

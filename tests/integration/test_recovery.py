@@ -30,6 +30,7 @@ from tests.integration.citizens import (
     sso_cookie,
     text_of,
 )
+from tests.integration.helpers import offline_tokens_for
 
 NEW_PASSWORD = "Autumn-Leaf-2027"
 
@@ -118,17 +119,17 @@ def test_resetting_ends_every_sso_session_of_the_account(app, make_user, make_cl
 
 def test_resetting_revokes_every_refresh_token_even_of_sessions_already_gone(
         app, make_user, make_client, sms_platform):
-    user, client, other = make_user(), make_client(), make_client(
-        redirect_uri="https://b.example.gov.cn/cb")
+    user, other = make_user(), make_client(redirect_uri="https://b.example.gov.cn/cb")
+    client = make_client(scope="openid profile offline_access")
     live = _browser(app)
     live.login(user)
     live_tokens = [_tokens(app, live, client), _tokens(app, live, other)]
     expired = _browser(app)
-    expired.login(user)
-    expired_tokens = _tokens(app, expired, client)
+    expired_tokens = offline_tokens_for(app, expired, user, client)
     get_store(app).delete("sso:" + sid_of(expired))  # that session timed out long ago
     still_valid = _refresh(app, client, expired_tokens)
-    assert still_valid.status_code == 200  # a grant outlives its session until revoked
+    # an offline grant (OIDC Core §11) outlives its session until revoked
+    assert still_valid.status_code == 200
     _reset(app, user, sms_platform)
     for owner, tokens in ((client, live_tokens[0]), (other, live_tokens[1]),
                           (client, still_valid.json)):

@@ -75,7 +75,9 @@ def test_the_right_code_creates_a_verified_account_signs_in_and_is_audited(brows
     assert user.phone_verified is True and user.name == "李四" and user.trust_level == 2
     assert sso_cookie(browser) is not None
     account = browser.client.get("/account")
-    assert account.status_code == 200 and user.username in text_of(account)
+    # the page names the person; the username the platform made up is never shown
+    assert account.status_code == 200 and "李四" in text_of(account)
+    assert user.username_chosen is False and user.username not in text_of(account)
     [registered] = audit_events(Tag.USER_REGISTERED.value)
     assert registered.user_id == user.id and registered.actor == "citizen:" + user.id
     assert len(audit_events(Tag.USER_CREATED.value, user.id)) == 1

@@ -51,12 +51,13 @@ def _id_token_amr(app, browser, client):
     return app.extensions["idp.provider"].tokens.decode(tokens["id_token"])["amr"]
 
 
-def test_enrolment_page_shows_a_qr_code_and_the_key(browser, make_user):
+def test_enrolment_page_shows_a_qr_code_named_for_screen_readers_and_the_key(browser, make_user):
     browser.login(make_user())
     response = browser.client.get("/account/totp")
     assert response.status_code == 200
     page = text_of(response)
-    assert re.search(r'<div class="qr">(<\?xml[^>]*>\s*)?<svg [^>]*xmlns="http://www.w3.org/2000/svg"'
+    assert re.search(r'<div class="qr" role="img" aria-label="用于认证器应用的二维码">'
+                     r'(<\?xml[^>]*>\s*)?<svg [^>]*xmlns="http://www.w3.org/2000/svg"'
                      r'.*?<path .*?</svg></div>', page, re.S)
     assert re.search(r'<code id="totp-key">[A-Z2-7]{32}</code>', page)
 

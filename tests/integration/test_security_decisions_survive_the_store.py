@@ -13,7 +13,13 @@ from tests.integration.citizens import (
     error_of,
     lock_subject,
 )
-from tests.integration.helpers import introspect, refresh, revoke, tokens_for
+from tests.integration.helpers import (
+    introspect,
+    offline_tokens_for,
+    refresh,
+    revoke,
+    tokens_for,
+)
 
 INACTIVE = {"active": False}
 
@@ -24,8 +30,9 @@ def _lose_the_store(app) -> None:
 
 def test_a_revoked_access_token_stays_inactive_after_the_store_is_lost(app, browser, make_user,
                                                                        make_client):
-    user, client = make_user(), make_client()
-    tokens = tokens_for(app, browser, user, client)
+    # An offline grant (OIDC Core §11): an online one would end with the lost SSO session.
+    user, client = make_user(), make_client(scope="openid profile offline_access")
+    tokens = offline_tokens_for(app, browser, user, client)
     assert revoke(app, client, tokens["access_token"]).status_code == 200
     _lose_the_store(app)
     assert introspect(app, client, tokens["access_token"]).json == INACTIVE
@@ -34,6 +41,16 @@ def test_a_revoked_access_token_stays_inactive_after_the_store_is_lost(app, brow
     assert userinfo.status_code == 401 and userinfo.json["error"] == "invalid_token"
     # the refresh token of the same grant was not revoked, and still works
     assert refresh(app, client, tokens["refresh_token"]).status_code == 200
+
+
+def test_losing_the_store_ends_online_refresh_tokens_with_their_sessions(
+        app, browser, make_user, make_client):
+    """An online refresh token is tied to its SSO session, which lives in the store: a lost
+    store ends both (it fails closed)."""
+    user, client = make_user(), make_client()
+    tokens = tokens_for(app, browser, user, client)
+    _lose_the_store(app)
+    assert refresh(app, client, tokens["refresh_token"]).json["error"] == "invalid_grant"
 
 
 def test_access_tokens_of_a_revoked_grant_stay_inactive_after_the_store_is_lost(

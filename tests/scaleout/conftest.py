@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.conftest import csrf_from, free_port
 from tests.faults.conftest import PostgresCluster, RedisServer
 
 IDP = str(Path(sys.executable).with_name("idp"))
@@ -367,4 +367,20 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         stack.callback(nginx.stop)
         nginx.start(a, b)
         nginx.wait_ok(nginx.url + "/readyz")
+        for username, password in ((USERNAME, PASSWORD), (LOCKED_USERNAME, LOCKED_PASSWORD)):
+            accept_agreements(nginx.url, username, password)
         yield Deployment(env, workdir, a, b, nginx, receiver, client, user_ids)
+
+
+def accept_agreements(base: str, username: str, password: str) -> None:
+    """The accounts' first sign-in, which asks for the 用户服务协议 and 隐私政策 (branding.md):
+    accepted here, so that the tests' sign-ins are those of people who already did."""
+    with requests.Session() as http:
+        page = http.get(base + "/login", timeout=10)
+        asked = http.post(base + "/login", allow_redirects=False, timeout=10, data={
+            "csrf_token": csrf_from(page.text), "identifier": username, "password": password})
+        assert asked.headers.get("Location", "").endswith("/agreements/accept"), asked.text[:300]
+        form = http.get(base + "/agreements/accept", timeout=10)
+        done = http.post(base + "/agreements/accept", allow_redirects=False, timeout=10, data={
+            "csrf_token": csrf_from(form.text), "agree": "y", "decision": "accept"})
+        assert done.status_code == 303 and done.cookies.get("idp_sso"), done.text[:300]

@@ -36,7 +36,7 @@ from tests.scaleout.conftest import (
 TIMEOUT = 10
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOCKED_MESSAGE = "Too many failed attempts. You can try again after"
-WRONG_MESSAGE = "The username, mobile number or password is incorrect."
+WRONG_MESSAGE = "The username, mobile number, ID number or password is incorrect."
 
 
 # --- what a browser and a business system do, against one base URL ---

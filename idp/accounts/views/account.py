@@ -1,4 +1,5 @@
-"""The account page (/account): profile, security, sessions, authorised systems, sign-ins."""
+"""The account page (/account): profile, security, sessions, authorised systems, sign-ins;
+and "not you? switch account" (end this browser's session, come back to the same page)."""
 
 from __future__ import annotations
 
@@ -13,21 +14,30 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from idp.accounts.devices import device_label
 from idp.accounts.errors import AccountError
 from idp.accounts.forms import ChangePasswordForm, CodeForm, PhoneChangeForm
+from idp.accounts.labels import scope_label, trust_status, word_list
 from idp.accounts.models import User
-from idp.accounts.ports import Authorizations
+from idp.accounts.ports import Authorizations, OnlineVerification
 from idp.accounts.sessions import SsoSession
 from idp.accounts.views import bp
 from idp.accounts.views.common import (
+    CAPTCHA_WRONG,
     NOT_VALID,
     accounts,
+    captcha_passed,
+    clear_session_cookie,
+    current_sso,
     current_user,
     gate_message,
     masked_phone,
     mfa,
+    new_captcha,
     page,
     policy_messages,
+    resend_wait,
+    safe_next,
     send_message,
     sessions,
     sms_codes,
@@ -98,6 +108,24 @@ def when_filter(value: int | datetime) -> str:
     return when(value)
 
 
+@bp.app_template_filter("device")
+def device_filter(user_agent: str | None) -> str | None:
+    """"Chrome · Windows" for a user-agent string; None when it names nothing known."""
+    return device_label(user_agent)
+
+
+@bp.app_template_filter("scope_words")
+def scope_words(scopes: list[str]) -> str:
+    """Granted scopes in words ("姓名、手机号码"), as the consent page named them."""
+    return word_list(scope_label(s) for s in scopes)
+
+
+def online_verification() -> bool:
+    """Whether people can raise their level online here (the national platform is set up)."""
+    identity = cast(OnlineVerification | None, current_app.extensions.get("idp.identity"))
+    return identity is not None and identity.platform is not None
+
+
 @bp.get("/account")
 @signed_in
 def account(sso: SsoSession, user: User) -> Response:
@@ -105,6 +133,8 @@ def account(sso: SsoSession, user: User) -> Response:
     names = authorizations().client_names(sorted({c for s in live for c in s.clients}))
     return page("account.html", user=user, current_sid=sso.sid, client_names=names,
                 phone=masked_phone(user.phone), id_number=accounts().masked_id_number(user),
+                trust_status=trust_status(user.trust_level),
+                online_verification=online_verification(),
                 has_totp=mfa().has_totp(user), codes_left=mfa().recovery_codes_left(user),
                 sessions=live,
                 apps=authorizations().list_for(user.id),
@@ -122,6 +152,21 @@ def end_session(sso: SsoSession, user: User, sid: str) -> Response:
     if sid == sso.sid:
         return redirect(url_for("accounts.home"), 303)
     return _back("sessions", _("The session was ended."))
+
+
+@bp.post("/switch-account")
+def switch_account() -> Response:
+    """"Not you? Switch account" (the consent page): the session in this browser ends, as at
+    logout (its business systems are told over the back channel), and the browser goes back
+    to `next`, the same authorization request, which then asks for a login. A POST with the
+    CSRF token, so no link or other site can sign anyone out; `next` is a local path only."""
+    sso = current_sso(touch=False)
+    if sso is not None:
+        sessions().end(sso.sid, actor=Actor.citizen(sso.user_id), ip=request.remote_addr)
+    session.clear()  # nothing of the previous person's login carries over
+    response = redirect(safe_next(request.form.get("next")), 303)
+    clear_session_cookie(response)
+    return response
 
 
 @bp.post("/account/apps/<client_id>/revoke")
@@ -170,15 +215,19 @@ def change_phone(sso: SsoSession, user: User) -> Response:
     the old phone, a counter (窗口) verifies the person and uses the same service call."""
     form = PhoneChangeForm()
     message = error = None
+    waits = {"send_old": 0, "send_new": 0}  # the countdown on the button just used
     step = request.form.get("step")
     if unknown_step("send_old", "send_new", "change"):
         error = str(NOT_VALID)
+    elif step in waits and not captcha_passed():
+        error = str(CAPTCHA_WRONG)  # no SMS (ADR 0013)
     elif step == "send_old" and user.phone:
-            message = send_message(sms_codes().send(user.phone, "phone_old", request.remote_addr))
+        sent = sms_codes().send(user.phone, "phone_old", request.remote_addr)
+        message, waits[step] = send_message(sent), resend_wait(sent)
     elif step == "send_new":
         if form.new_phone.validate(form):
-            message = send_message(sms_codes().send(form.new_phone.data or "", "phone_new",
-                                                    request.remote_addr))
+            sent = sms_codes().send(form.new_phone.data or "", "phone_new", request.remote_addr)
+            message, waits[step] = send_message(sent), resend_wait(sent)
     elif step == "change" and form.validate_on_submit() and user.phone:
         new_phone = form.new_phone.data or ""
         old_ok = sms_codes().check(user.phone, "phone_old", form.old_code.data or "")
@@ -196,7 +245,8 @@ def change_phone(sso: SsoSession, user: User) -> Response:
                 return _back("profile", _("Your mobile number was changed."))
     failed = bool(error) or (step == "change" and bool(form.errors))
     return page("phone.html", 400 if failed else 200, form=form, message=message, error=error,
-                phone=masked_phone(user.phone))
+                phone=masked_phone(user.phone), captcha=new_captcha(), waits=waits,
+                captcha_failed=error == str(CAPTCHA_WRONG))
 
 
 @bp.route("/account/totp", methods=["GET", "POST"])

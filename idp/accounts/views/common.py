@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from idp.accounts.agreements import AgreementService
+from idp.accounts.captcha import Captchas
 from idp.accounts.codes import SendOutcome, SmsCodes
 from idp.accounts.lockout import Gate
 from idp.accounts.mfa import MfaService
@@ -37,12 +39,43 @@ def accounts() -> AccountService:
     return cast(AccountService, current_app.extensions["idp.accounts"])
 
 
+def agreements() -> AgreementService:
+    return cast(AgreementService, current_app.extensions["idp.agreements"])
+
+
 def mfa() -> MfaService:
     return cast(MfaService, current_app.extensions["idp.mfa"])
 
 
 def sms_codes() -> SmsCodes:
     return cast(SmsCodes, current_app.extensions["idp.sms_codes"])
+
+
+def captchas() -> Captchas:
+    return cast(Captchas, current_app.extensions["idp.captchas"])
+
+
+CAPTCHA_WRONG = _l("The picture code is wrong or has expired. Please enter it again.")
+
+
+def captcha_passed() -> bool:
+    """The picture code posted with a step that sends an SMS (ADR 0013): checked, and used up
+    whether right or wrong. The answer is never logged."""
+    return captchas().check(request.form.get("captcha_id"), request.form.get("captcha_answer"))
+
+
+def new_captcha() -> str | None:
+    """A fresh challenge for the page being shown, or None when this address asked too often."""
+    return captchas().issue(request.remote_addr)
+
+
+def resend_wait(outcome: SendOutcome | None) -> int:
+    """Seconds the page counts down on its "send again" button after a send (0: none)."""
+    if outcome is None:
+        return 0
+    if outcome.ok:
+        return get_settings().sms_interval
+    return (outcome.retry_after or 0) if outcome.reason == "too_soon" else 0
 
 
 def current_sso(touch: bool = True) -> SsoSession | None:
@@ -154,9 +187,24 @@ def policy_messages(problems: list[str]) -> list[str]:
     return [str(POLICY_MESSAGES[p]) for p in problems]
 
 
+PENDING_TERMS = "pending_terms"  # Flask session key: factors done, agreements not yet accepted
+
+
 def start_session(user_id: str, factors: list[str], next_url: str) -> Response:
     """Sign the person in with `factors` through the sign-in service (accounts.signin) and go
-    on to next_url; the cookie is set when a new session began."""
+    on to next_url; the cookie is set when a new session began. Someone who has not accepted
+    the agreements in force (first login, or a new version) is asked first, before any session
+    exists (accounts.views.agreements)."""
+    if agreements().missing(user_id):
+        session[PENDING_TERMS] = {"uid": user_id, "factors": factors, "next": next_url,
+                                  "at": int(time.time())}
+        session.pop(PENDING, None)
+        return redirect(url_for("accounts.accept_agreements"), 303)
+    return sign_in(user_id, factors, next_url)
+
+
+def sign_in(user_id: str, factors: list[str], next_url: str) -> Response:
+    """start_session's second half: the agreements are accepted."""
     signin = cast(SignIn, current_app.extensions["idp.signin"])
     done = signin.complete(user_id, factors, current=current_sso(touch=False),
                            ip=request.remote_addr, user_agent=request.user_agent.string)
@@ -171,3 +219,13 @@ def masked_phone(phone: str | None) -> str:
     return f"{phone[:3]}****{phone[-4:]}" if phone else ""
 
 
+
+
+def display_name(user: User) -> str:
+    """How pages name a person: their name, else a username they chose, else their masked
+    mobile number; never a username the platform made up."""
+    if user.name:
+        return user.name
+    if user.username_chosen:
+        return user.username
+    return masked_phone(user.phone) or _("your account")

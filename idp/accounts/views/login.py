@@ -22,11 +22,13 @@ from idp.accounts.forms import CodeForm, LoginForm, MfaForm, PhoneForm, nfkc
 from idp.accounts.models import User
 from idp.accounts.views import bp
 from idp.accounts.views.common import (
+    CAPTCHA_WRONG,
     LOCALE_COOKIE,
     NOT_VALID,
     PENDING,
     PENDING_TTL,
     accounts,
+    captcha_passed,
     current_sso,
     current_user,
     form_expired_page,
@@ -34,7 +36,9 @@ from idp.accounts.views.common import (
     is_local_path,
     masked_phone,
     mfa,
+    new_captcha,
     page,
+    resend_wait,
     safe_next,
     send_message,
     sms_codes,
@@ -73,10 +77,12 @@ def login() -> Response:
             return _after_first_factor(result.user, ["pwd"], safe_next(form.next.data))
         # The same words whether or not the account exists.
         error = gate_message(result.gate) if not result.gate.allowed else \
-            _("The username, mobile number or password is incorrect.")
+            _("The username, mobile number, ID number or password is incorrect.")
     status = 400 if request.method == "POST" else 200
     notice = _("For your security, sign in again to continue.") \
-        if request.args.get("reauth") else None
+        if request.args.get("reauth") else \
+        _("You did not accept the Terms of Service and the Privacy Policy, so you were not "
+          "signed in.") if request.args.get("declined") else None
     return page("login.html", status, form=form, error=error, notice=notice)
 
 
@@ -85,11 +91,14 @@ def login_sms() -> Response:
     """Login with a code sent to the registered mobile number (for people without a password)."""
     phone_form, code_form = PhoneForm(prefix="p"), CodeForm(prefix="c")
     phone = session.get("sms_login_phone")
-    message = error = None
+    message = error = outcome = None
     if request.method == "GET":
         phone_form.next.data = code_form.next.data = request.args.get("next", "")
     elif unknown_step("send", "code"):
         error = str(NOT_VALID)
+    elif request.form.get("step") == "send" and not captcha_passed():
+        error = str(CAPTCHA_WRONG)  # no SMS, before the number is looked at (ADR 0013)
+        code_form.next.data = phone_form.next.data
     elif request.form.get("step") == "send" and phone_form.validate_on_submit():
         phone = phone_form.phone.data or ""
         session["sms_login_phone"] = phone
@@ -119,7 +128,9 @@ def login_sms() -> Response:
                 _("The code is wrong or has expired.")
     status = 400 if error else 200
     return page("login_sms.html", status, phone_form=phone_form, code_form=code_form,
-                phone=masked_phone(phone), message=message, error=error)
+                phone=masked_phone(phone), message=message, error=error,
+                captcha=new_captcha(), wait=resend_wait(outcome),
+                captcha_failed=error == str(CAPTCHA_WRONG))
 
 
 @dataclass(frozen=True)
@@ -161,7 +172,8 @@ def second_factor() -> Response:
             return redirect(step.next_url, 303)
         # Stepping up, but the account has no factor of the missing kind (no verified phone,
         # no authenticator app): say so instead of sending the person back in a loop.
-        return page("error.html", 400, error="interaction_required", lead=_(
+        return page("error.html", 400, error="interaction_required",
+                    heading=_("This service needs a second step"), lead=_(
             "This service needs a second factor, and your account has none you can use. Add "
             "an authenticator app on your account page, or visit a service-hall counter."))
     form = MfaForm()

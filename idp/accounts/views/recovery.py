@@ -9,12 +9,16 @@ from werkzeug.wrappers import Response
 from idp.accounts.forms import PhoneForm, ResetForm
 from idp.accounts.views import bp
 from idp.accounts.views.common import (
+    CAPTCHA_WRONG,
     NOT_VALID,
     accounts,
+    captcha_passed,
     clear_session_cookie,
     masked_phone,
+    new_captcha,
     page,
     policy_messages,
+    resend_wait,
     send_message,
     sessions,
     sms_codes,
@@ -29,13 +33,16 @@ PHONE_KEY = "reset_phone"
 def recover() -> Response:
     phone_form, form = PhoneForm(prefix="p"), ResetForm(prefix="r")
     phone = session.get(PHONE_KEY)
-    message = error = None
+    message = error = outcome = None
     problems: list[str] = []
     if request.method == "GET":
-        session.pop(PHONE_KEY, None)
-        phone = None
+        if not request.args.get("again"):  # "another picture" keeps the number (ADR 0013)
+            session.pop(PHONE_KEY, None)
+            phone = None
     elif unknown_step("send", "reset"):
         error = str(NOT_VALID)
+    elif request.form.get("step") == "send" and not captcha_passed():
+        error = str(CAPTCHA_WRONG)  # no SMS, before the number is looked at (ADR 0013)
     elif request.form.get("step") == "send" and phone_form.validate_on_submit():
         phone = phone_form.phone.data or ""
         session[PHONE_KEY] = phone
@@ -64,4 +71,5 @@ def recover() -> Response:
     failed = bool(error or problems or phone_form.errors or form.errors)
     return page("recover.html", 400 if failed else 200, phone_form=phone_form, form=form,
                 phone=phone, shown_phone=masked_phone(phone), message=message, error=error,
-                problems=problems)
+                problems=problems, captcha=new_captcha(), wait=resend_wait(outcome),
+                captcha_failed=error == str(CAPTCHA_WRONG))
