@@ -87,11 +87,16 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.extensions["idp.settings"] = settings
     app.extensions["idp.store"] = store
     app.extensions["idp.brand"] = _brand(settings)
+    from idp.accounts.signals import EXTENSION, AccountSignals
+
+    app.extensions[EXTENSION] = AccountSignals()  # idp.oauth.ssf listens (issue 12)
     _wire_services(app, settings)
+    _wire_lifecycle(app)
     _register_blueprints(app)
     from idp.counter import init_counter
 
     init_counter(app)
+    _wire_personal_data(app, settings)
     from idp.admin import init_admin
 
     init_admin(app)
@@ -233,7 +238,8 @@ def _wire_services(app: Flask, settings: Settings) -> None:
                        settings.login_ip_limit)
     fingerprints = _document_fingerprints(settings, secret)
     accounts = AccountService(passwords, guard, keyring.box("id-number"), fingerprints,
-                              KeyedHash(secret, "login-subject"))
+                              KeyedHash(secret, "login-subject"),
+                              deletion_grace_days=settings.deletion_cooling_off_days)
     sessions = SessionService(store, KeyedHash(secret, "sso-session"),
                               settings.session_idle_ttl, settings.session_max_ttl, clock=clock)
     sms_codes = SmsCodes(store, _sms_gateway(settings), KeyedHash(secret, "sms-code"),
@@ -262,6 +268,9 @@ def _wire_services(app: Flask, settings: Settings) -> None:
     session_end = SessionEndHandler(provider)
     sessions.on_end.append(session_end.queue)
     sessions.after_end.append(session_end.deliver)
+    from idp.oauth.ssf import init_ssf
+
+    init_ssf(app, provider)  # account signals become security events (issue 12)
     accounts.on_credentials_reset.append(grants.revoke_all)
     identity = IdentityService(keyring.box("id-number"), fingerprints, _platform(settings),
                                daily_attempts=settings.realname_daily_attempts, store=store,
@@ -286,6 +295,37 @@ def _wire_services(app: Flask, settings: Settings) -> None:
         "idp.login_evidence": TokenLoginEvidence(),
         "idp.agreements": AgreementService(app.extensions["idp.brand"].versions()),
     })
+
+
+def _wire_lifecycle(app: Flask) -> None:
+    """Account deletion, purge, disable and enable (docs/account-lifecycle.md): the accounts
+    layer runs them; the higher layers revoke grants and erase what they hold."""
+    from idp.accounts.lifecycle import AccountLifecycle
+    from idp.oauth.erasure import OAuthErasure
+
+    ext = app.extensions
+    grants = ext["idp.provider"].grants
+    lifecycle = AccountLifecycle(ext["idp.accounts"], ext["idp.sessions"], ext["idp.sms_codes"],
+                                 ext["idp.clock"])
+    lifecycle.revoke_grants.append(grants.revoke_all)
+    lifecycle.erasers += [ext["idp.identity"].erase_person, OAuthErasure(grants)]
+    ext["idp.lifecycle"] = lifecycle
+
+
+def _wire_personal_data(app: Flask, settings: Settings) -> None:
+    """A person's copy of their data (PIPL Art. 45): the accounts layer gathers it, the higher
+    layers hand over their parts through its ports (idp.accounts.ports)."""
+    from idp.accounts.personal_data import PersonalDataService
+    from idp.counter.personal_data import CounterRecordsSource
+    from idp.identity.personal_data import IdentityRecordsSource
+    from idp.oauth.personal_data import AuthorizationHistorySource
+
+    ext = app.extensions
+    ext["idp.personal_data"] = PersonalDataService(
+        accounts=ext["idp.accounts"], mfa=ext["idp.mfa"], sessions=ext["idp.sessions"],
+        authorizations=ext["idp.authorizations"], history=AuthorizationHistorySource(),
+        identity=IdentityRecordsSource(), counter=CounterRecordsSource(), clock=ext["idp.clock"],
+        daily_limit=settings.data_copy_daily_limit)
 
 
 def _access(settings: Settings, clock: Any) -> Any:

@@ -68,6 +68,10 @@ def clients_group() -> None:
 @click.option("--introspect-for", "introspects_for", multiple=True, metavar="CLIENT_ID",
               help="Act as a resource server: may introspect tokens issued to CLIENT_ID "
               "(repeatable). Without it a client learns only about its own tokens.")
+@click.option("--events-uri", help="Push security events (OpenID Shared Signals) to this "
+              "https URL (RFC 8935).")
+@click.option("--events-poll", is_flag=True, help="The system polls for security events at "
+              "/ssf/poll (RFC 8936) instead.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
@@ -75,7 +79,7 @@ def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
                    scope: str, post_logout: tuple[str, ...], backchannel_logout_uri: str | None,
                    subject_type: str, sector_identifier: str | None, id_token_alg: str,
                    first_party: bool, require_mfa: bool, introspects_for: tuple[str, ...],
-                   as_json: bool) -> None:
+                   events_uri: str | None, events_poll: bool, as_json: bool) -> None:
     jwks = None
     if jwks_file is not None:
         try:
@@ -90,7 +94,8 @@ def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
             backchannel_logout_uri=backchannel_logout_uri, subject_type=subject_type,
             sector_identifier=sector_identifier, first_party=first_party,
             id_token_alg=id_token_alg, require_mfa=require_mfa,
-            introspects_for=list(introspects_for), actor=cli_operator())
+            introspects_for=list(introspects_for), events_uri=events_uri,
+            events_delivery="poll" if events_poll else None, actor=cli_operator())
     except ClientRegistrationError as exc:
         _fail(str(exc))
         return
@@ -99,6 +104,10 @@ def clients_create(name: str, redirect_uris: tuple[str, ...], auth_method: str,
                            "token_endpoint_auth_method": c.auth_method,
                            "redirect_uris": c.redirect_uris, "grant_types": c.grant_types,
                            "scope": c.scope, "subject_type": c.subject_type}
+    if c.events_delivery:
+        out["events_delivery"] = c.events_delivery
+        if c.events_uri:
+            out["events_uri"] = c.events_uri
     if registered.client_secret:
         out["client_secret"] = registered.client_secret
     if as_json:
@@ -204,6 +213,42 @@ def users_logout(username: str) -> None:
         click.echo("note: without IDP_REDIS_URL a running server keeps its sessions in its own "
                    "memory, out of this command's reach; they are ended all the same and stop "
                    "at their next use, without back-channel logout", err=True)
+
+
+@users_group.command("disable")
+@click.option("--username", required=True, help="Username or mobile number.")
+@click.option("--reason", required=True, help="Why (audited; the person is told by SMS that "
+                                              "the account was disabled, not why).")
+@with_appcontext
+def users_disable(username: str, reason: str) -> None:
+    """Nobody signs in until `idp users enable`; every session and grant ends at once."""
+    _switch_account(username, reason, disable=True)
+
+
+@users_group.command("enable")
+@click.option("--username", required=True, help="Username or mobile number.")
+@click.option("--reason", required=True, help="Why (audited).")
+@with_appcontext
+def users_enable(username: str, reason: str) -> None:
+    """Let a disabled account sign in again (its ended sessions and grants stay ended)."""
+    _switch_account(username, reason, disable=False)
+
+
+def _switch_account(username: str, reason: str, *, disable: bool) -> None:
+    from idp.accounts.lifecycle import AccountLifecycle
+
+    lifecycle = cast(AccountLifecycle, current_app.extensions["idp.lifecycle"])
+    user = _account(username)
+    change = lifecycle.disable if disable else lifecycle.enable
+    try:
+        change(user, actor=cli_operator(), reason=reason)
+    except AccountError as exc:
+        _fail({"reason_required": "give a --reason that says why (it is audited)",
+               "already_disabled": f"{username} is already disabled",
+               "not_disabled": f"{username} is not disabled",
+               "erased": f"{username} was deleted and erased"}.get(exc.code, str(exc)))
+    click.echo(f"{username} is disabled: every session and grant ended" if disable else
+               f"{username} is enabled")
 
 
 @click.group("tokens", help="Tokens, grants and their records.")
@@ -539,12 +584,14 @@ def _committing(callback: Any) -> Any:
 
 def register_cli(app: Flask) -> None:
     from idp.access.cli import access_group
+    from idp.accounts.cli import accounts_group
     from idp.counter.cli import halls_group, staff_group
     from idp.identity.cli import realname_group
+    from idp.oauth.ssf.cli import events_group
 
     for group in (clients_group, users_group, keys_group, sms_group, audit_group,
                   logout_group, tokens_group, realname_group, halls_group, staff_group,
-                  access_group):
+                  access_group, accounts_group, events_group):
         for command in group.commands.values():
             if command.callback is not None and not getattr(command.callback, "commits", False):
                 command.callback = _committing(command.callback)

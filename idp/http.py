@@ -27,7 +27,7 @@ OUTAGES = (StoreUnavailable, OperationalError, InterfaceError, PoolTimeout)
 
 # Endpoints a program calls: their errors are JSON (RFC 6749 §5.2, RFC 6750 §3.1).
 API_PATHS = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
-             "/healthz", "/readyz", "/admin/api/")
+             "/healthz", "/readyz", "/admin/api/", "/ssf/")
 # C0 controls but TAB, LF and CR (which forms may carry), and DEL. NUL never reaches a database.
 FORBIDDEN_CHARS = frozenset(chr(c) for c in [*range(0, 9), 11, 12, *range(14, 32), 127])
 HEADER_FORBIDDEN = FORBIDDEN_CHARS | {"\r", "\n"}

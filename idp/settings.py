@@ -79,9 +79,13 @@ class Settings:
     sms_with_totp: bool = False  # IDP_SMS_WITH_TOTP: SMS still a second factor once TOTP is on
     reauth_max_age: int = 300  # IDP_REAUTH_MAX_AGE: seconds a sign-in counts as recent for
     #                            changing factors, password or phone
+    data_copy_daily_limit: int = 5  # IDP_DATA_COPY_DAILY_LIMIT: copies of their data (个人信息
+    #                                 副本) a person may make in 24 hours
     trusted_proxies: str = ""  # IDP_TRUSTED_PROXIES: CIDRs of reverse proxies whose
     #                            X-Forwarded-For is believed (space or comma separated)
     audit_retention_days: int = 180  # IDP_AUDIT_RETENTION_DAYS (网络安全法 art. 21: ≥ 180)
+    deletion_cooling_off_days: int = 15  # IDP_DELETION_COOLING_OFF_DAYS: days between a
+    #                                      deletion request (注销) and the account's erasure
     fingerprint_keys: str = ""  # IDP_FINGERPRINT_KEYS: "kid:secret …" for document
     #                             fingerprints, the first is current; empty = from the pepper
     realname_url: str = ""  # IDP_REALNAME_URL: the national platform's base URL; empty = online
@@ -198,8 +202,12 @@ class Settings:
             raise SettingsError("IDP_LOOKUP_PEPPER must be at least 32 characters")
         if self.audit_key and len(self.audit_key) < 32:
             raise SettingsError("IDP_AUDIT_KEY must be at least 32 characters")
+        if not 1 <= self.deletion_cooling_off_days <= 30:
+            raise SettingsError("IDP_DELETION_COOLING_OFF_DAYS must be between 1 and 30 days")
         if self.reauth_max_age <= 0:
             raise SettingsError("IDP_REAUTH_MAX_AGE must be a positive number of seconds")
+        if not 1 <= self.data_copy_daily_limit <= 100:
+            raise SettingsError("IDP_DATA_COPY_DAILY_LIMIT must be between 1 and 100")
         self.proxy_networks  # noqa: B018 - parses IDP_TRUSTED_PROXIES, raising if malformed
         if self.server not in {"granian", "gunicorn"}:
             raise SettingsError("IDP_SERVER must be granian or gunicorn")

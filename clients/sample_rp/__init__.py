@@ -7,12 +7,21 @@ import json
 import os
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, abort, redirect, render_template_string, request, session
 
-from clients.sdk import OidcClient, ProviderError, TokenError, make_pkce
+from clients.sdk import (
+    OidcClient,
+    ProviderError,
+    SecurityEventError,
+    TokenError,
+    make_pkce,
+    security_event_subject,
+)
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>{{ name }}</title></head><body>
@@ -30,7 +39,14 @@ PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <p><a id="login" href="/login">使用统一身份认证登录 (log in)</a></p>
 {% endif %}
 {% if error %}<p id="error">{{ error }}</p>{% endif %}
+<h2>安全事件 (security events received)</h2>
+{% if events %}<table id="security-events"><tr><th>sub</th><th>event</th><th>iat</th></tr>
+{% for e in events %}<tr><td>{{ e.sub }}</td><td>{{ e.type }}</td><td>{{ e.iat }}</td></tr>
+{% endfor %}</table>{% else %}<p id="no-security-events">无 (none)</p>{% endif %}
 </body></html>"""
+# Events after which the sample system ends its own sessions of the person: they can no
+# longer be trusted to be that person's (integration guide, "Security events").
+ENDS_SESSIONS = ("account-disabled", "account-purged", "session-revoked", "credential-change")
 
 
 @dataclass
@@ -39,12 +55,14 @@ class RpState:
 
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     logout_tokens: list[dict[str, Any]] = field(default_factory=list)
+    security_events: list[dict[str, Any]] = field(default_factory=list)  # verified, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def create_rp(*, issuer: str, client_id: str | None, client_secret: str | None, base_url: str,
               name: str = "示例业务系统", credentials_file: str | None = None,
-              scope: str = "openid profile phone") -> Flask:
+              scope: str = "openid profile phone",
+              clock: Callable[[], float] = time.time) -> Flask:
     app = Flask(__name__)
     app.secret_key = secrets.token_hex(16)
     app.config["SESSION_COOKIE_NAME"] = "rp_" + secrets.token_hex(3)
@@ -60,6 +78,7 @@ def create_rp(*, issuer: str, client_id: str | None, client_secret: str | None, 
                     creds = json.load(f)
                 cid, secret = creds["client_id"], creds["client_secret"]
             holder["c"] = OidcClient(issuer=issuer, client_id=cid or "", client_secret=secret,
+                                     clock=clock,
                                      redirect_uri=base_url + "/callback")
         return holder["c"]
 
@@ -71,7 +90,11 @@ def create_rp(*, issuer: str, client_id: str | None, client_secret: str | None, 
     @app.get("/")
     def index() -> str:
         data = current()
+        with state.lock:
+            events = [{"sub": security_event_subject(c), "type": t.rsplit("/", 1)[-1],
+                       "iat": c["iat"]} for c in state.security_events for t in c["events"]]
         return render_template_string(PAGE, name=name, user=data and data["userinfo"],
+                                      events=events,
                                       claims=data and data["claims"], error=request.args.get(
                                           "error"),
                                       pretty=json.dumps(data and data["userinfo"],
@@ -135,6 +158,27 @@ def create_rp(*, issuer: str, client_id: str | None, client_secret: str | None, 
                         if v["claims"].get("sid") == claims.get("sid")]:
                 del state.sessions[key]
         return "", 200
+
+    @app.post("/events")
+    def security_event() -> Any:
+        """Push delivery (RFC 8935): 202 for a SET that verifies (a repeat of one already
+        received, by jti, too), else 400 with the RFC's error code."""
+        if request.mimetype != "application/secevent+jwt":
+            return {"err": "invalid_request",
+                    "description": "Content-Type must be application/secevent+jwt"}, 400
+        try:
+            claims = oidc().verify_security_event(request.get_data(as_text=True))
+        except SecurityEventError as exc:
+            return {"err": exc.err, "description": exc.description}, 400
+        sub = security_event_subject(claims)
+        with state.lock:
+            if all(e["jti"] != claims["jti"] for e in state.security_events):
+                state.security_events.append(claims)
+            if any(t.rsplit("/", 1)[-1] in ENDS_SESSIONS for t in claims["events"]):
+                for key in [k for k, v in state.sessions.items()
+                            if v["claims"].get("sub") == sub]:
+                    del state.sessions[key]
+        return "", 202
 
     return app
 

@@ -1,4 +1,5 @@
-"""Python SDK for business systems: discovery, code + PKCE, token checks with python-jose."""
+"""Python SDK for business systems: discovery, code + PKCE, token checks with python-jose,
+security events (OpenID Shared Signals) received and verified."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
-from jose import jwt
+from jose import jws, jwt
 from jose.exceptions import JOSEError
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -21,6 +23,17 @@ BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 class TokenError(Exception):
     """A token from the provider failed verification."""
+
+
+class SecurityEventError(TokenError):
+    """A Security Event Token failed verification; `err` is the RFC 8935 §2.4 error code a
+    push endpoint answers with (invalid_request, invalid_key, invalid_issuer,
+    invalid_audience)."""
+
+    def __init__(self, err: str, description: str) -> None:
+        super().__init__(description)
+        self.err = err
+        self.description = description
 
 
 class ProviderError(Exception):
@@ -55,6 +68,9 @@ class OidcClient:
     private_jwk: dict[str, Any] | None = None  # for private_key_jwt
     http: requests.Session = field(default_factory=requests.Session)
     leeway: int = 30
+    # Seconds since the epoch, for a SET's iat and a client assertion's times: the business
+    # system's clock (a test shares the provider's test clock; ID tokens use python-jose's).
+    clock: Callable[[], float] = time.time
     _config: dict[str, Any] | None = None
     _jwks: dict[str, Any] | None = None
 
@@ -113,7 +129,7 @@ class OidcClient:
     def client_assertion(self, audience: str) -> str:
         if not self.private_jwk:
             raise ValueError("private_key_jwt needs private_jwk")
-        now = int(time.time())
+        now = int(self.clock())
         claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience,
                   "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
         headers = {"kid": self.private_jwk.get("kid")} if self.private_jwk.get("kid") else None
@@ -205,6 +221,64 @@ class OidcClient:
         if not claims.get("jti"):
             raise TokenError("logout token needs jti")
         return claims
+
+
+    def verify_security_event(self, token: str) -> dict[str, Any]:
+        """A Security Event Token (RFC 8417) as OpenID SSF 1.0 §4 profiles it: explicitly
+        typed secevent+jwt, signed by one of the provider's keys (JWKS), issued by this
+        issuer for this client (`aud`), with `jti`, an `iat` not ahead of the clock (beyond
+        the leeway), `sub_id` and one event; no `sub` and no `exp`. Returns the claims; raises
+        SecurityEventError (a TokenError) naming the RFC 8935 error code otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except JOSEError as exc:
+            raise SecurityEventError("invalid_request", "the SET is not a JWT") from exc
+        if header.get("typ") != "secevent+jwt":
+            raise SecurityEventError("invalid_request", "the SET's typ must be secevent+jwt")
+        kid = header.get("kid")
+        keys = [k for k in self.jwks()["keys"] if k.get("kid") == kid] or \
+            [k for k in self.jwks(refresh=True)["keys"] if k.get("kid") == kid]
+        if not keys:
+            raise SecurityEventError("invalid_key", "no provider key matches the SET's kid")
+        try:
+            claims = json.loads(jws.verify(token, keys[0], algorithms=["RS256", "ES256"]))
+        except (JOSEError, ValueError) as exc:
+            raise SecurityEventError("invalid_key", "the SET's signature is not valid") \
+                from exc
+        if not isinstance(claims, dict):
+            raise SecurityEventError("invalid_request", "the SET's claims are not an object")
+        self._check_security_event(claims)
+        return claims
+
+    def _check_security_event(self, claims: dict[str, Any]) -> None:
+        if claims.get("iss") != self.issuer:
+            raise SecurityEventError("invalid_issuer", "the SET was issued by another issuer")
+        audience = claims.get("aud")
+        if self.client_id not in (audience if isinstance(audience, list) else [audience]):
+            raise SecurityEventError("invalid_audience", "the SET is for another audience")
+        iat = claims.get("iat")
+        if not isinstance(iat, int) or isinstance(iat, bool) or \
+                iat > int(self.clock()) + self.leeway:
+            raise SecurityEventError("invalid_request", "the SET's iat is missing or ahead "
+                                     "of the clock")
+        if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+            raise SecurityEventError("invalid_request", "the SET lacks a jti")
+        events = claims.get("events")
+        if not isinstance(events, dict) or not events or \
+                not all(isinstance(v, dict) for v in events.values()):
+            raise SecurityEventError("invalid_request", "the SET carries no event")
+        if not isinstance(claims.get("sub_id"), dict) or "format" not in claims["sub_id"]:
+            raise SecurityEventError("invalid_request", "the SET lacks a sub_id")
+        if "sub" in claims or "exp" in claims:
+            raise SecurityEventError("invalid_request", "a SET carries neither sub nor exp "
+                                     "(SSF 1.0 section 4.1)")
+
+
+def security_event_subject(claims: dict[str, Any]) -> str | None:
+    """The `sub` of a verified SET's `iss_sub` subject: the same `sub` the business system
+    received in the person's ID tokens (pairwise where it is pairwise)."""
+    subject = claims.get("sub_id") or {}
+    return subject.get("sub") if subject.get("format") == "iss_sub" else None
 
 
 def dumps(value: Any) -> str:

@@ -18,7 +18,9 @@ from typing import Any
 from flask import Flask, jsonify, request
 
 TEMPLATES = {"register", "login", "mfa", "reset", "phone_old", "phone_new",
-             "password_reset_done", "password_changed", "register_exists", "no_account"}
+             "password_reset_done", "password_changed", "register_exists", "no_account",
+             "deletion_requested", "deletion_cancelled", "account_purged", "account_disabled",
+             "account_enabled"}
 
 
 def create_simulator(app_id: str, app_secret: str, *, fail_phones: set[str] | None = None

@@ -95,3 +95,17 @@ def trust_status(level: int) -> str:
     number confirmed online; 4 also a face match; 5 at a counter or by certificate)."""
     return str(TRUST_STATUS.get(level, TRUST_STATUS[2] if level < 2 else TRUST_STATUS[5]))
 
+
+
+# How a person signed in (amr values, RFC 8176; idp.accounts.assurance): the data copy's words.
+AMR_LABELS: dict[str, LazyString] = {
+    "pwd": _l("Password"),
+    "sms": _l("SMS code"),
+    "otp": _l("Authenticator app or recovery code"),
+    "mfa": _l("Two-step sign-in"),
+}
+
+
+def amr_words(amr: Iterable[str]) -> str:
+    """The methods of a sign-in in words ("密码、短信验证码"); an unknown value as itself."""
+    return word_list(str(AMR_LABELS.get(value, value)) for value in amr)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select, update
 
 from idp.accounts.models import RecoveryCode, User
+from idp.accounts.signals import CREDENTIAL_CHANGE, announce
 from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
@@ -64,6 +65,8 @@ class MfaService:
         self.store.delete("totp-pending:" + user.id)
         user.totp_secret_sealed, user.totp_last_step = pending, step
         record_event(Tag.TOTP_ENROLLED, actor=Actor.citizen(user.id), user_id=user.id, ip=ip)
+        announce(user.id, CREDENTIAL_CHANGE, credential_type="app", change_type="create",
+                 by="citizen")
         return self.issue_recovery_codes(user, ip)
 
     def check_totp(self, user: User, code: str) -> bool:
@@ -84,6 +87,8 @@ class MfaService:
         user.totp_secret_sealed, user.totp_last_step = None, 0
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         record_event(Tag.TOTP_REMOVED, actor=actor, user_id=user.id, ip=ip)
+        announce(user.id, CREDENTIAL_CHANGE, credential_type="app", change_type="delete",
+                 by=actor.kind)
         db.session.flush()
 
     def record_result(self, user: User, method: str, ok: bool, ip: str | None) -> None:

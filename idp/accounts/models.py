@@ -59,6 +59,13 @@ class User(db.Model):  # type: ignore[name-defined]
     # held: `idp users logout` reaches sessions in a store it cannot see.
     sessions_valid_after: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"))
+    # 注销账号 (docs/account-lifecycle.md): when the person asked for the account to be deleted
+    # (the cooling-off period runs from here; cancelling clears it), and when the purge job
+    # erased it. An erased row stays, without personal data, so that audit rows and the
+    # subjects business systems hold still name an account id that leads to nobody.
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                   index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)

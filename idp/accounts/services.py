@@ -7,7 +7,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from idp.accounts.lockout import Gate, LoginGuard
 from idp.accounts.models import User
 from idp.accounts.phones import is_mobile, normalize_phone
 from idp.accounts.sessions import SsoSession
+from idp.accounts.signals import CREDENTIAL_CHANGE, IDENTIFIER_CHANGED, SESSIONS_REVOKED, announce
 from idp.audit.actors import Actor
 from idp.audit.models import AuditEvent
 from idp.audit.services import record_event
@@ -72,12 +73,15 @@ def _may_sign_in(account: User | SessionAccount | None, session: SsoSession) -> 
 
 class AccountService:
     def __init__(self, passwords: Passwords, guard: LoginGuard, id_box: SealingBox,
-                 id_hasher: DocumentFingerprints, login_hasher: KeyedHash) -> None:
+                 id_hasher: DocumentFingerprints, login_hasher: KeyedHash, *,
+                 deletion_grace_days: int = 15) -> None:
         self.passwords = passwords
         self.guard = guard
         self.id_box = id_box
         self.id_hasher = id_hasher
         self.login_hasher = login_hasher
+        # IDP_DELETION_COOLING_OFF_DAYS: a deletion request's cooling-off period (lifecycle).
+        self.deletion_grace = timedelta(days=deletion_grace_days)
         # Called with an account id when its credentials were reset: higher layers revoke
         # every grant (refresh token) the account holds.
         self.on_credentials_reset: list[Callable[[str], object]] = []
@@ -173,6 +177,24 @@ class AccountService:
         cannot reach (the caller commits)."""
         user.sessions_valid_after = now
         record_event(Tag.SESSIONS_ENDED, actor=actor, user_id=user.id)
+        announce(user.id, SESSIONS_REVOKED, by=actor.kind)
+
+    def deletion_due(self, user: User) -> datetime | None:
+        """When a requested deletion erases the account (the end of its cooling-off period,
+        on the injectable clock's time line); None when no deletion is pending."""
+        requested = user.deletion_requested_at
+        if requested is None or user.purged_at is not None:
+            return None
+        return (requested if requested.tzinfo else requested.replace(tzinfo=UTC)) + \
+            self.deletion_grace
+
+    def closed(self, user: User) -> bool:
+        """The account cannot sign in at all: disabled, erased, or its deletion's cooling-off
+        period is over (treated as gone until the purge erases it)."""
+        if user.disabled or user.purged_at is not None:
+            return True
+        due = self.deletion_due(user)
+        return due is not None and due.timestamp() <= self.guard.clock.now()
 
     def masked_id_number(self, user: User) -> str | None:
         """The account's verified document number, masked (4401**********123X)."""
@@ -205,7 +227,7 @@ class AccountService:
         if not gate.allowed:
             return LoginResult(None, self.refused(subject, user, gate, ip))
         check = self.passwords.verify(user.password_hash if user else None, password)
-        if check.ok and user is not None and not user.disabled:
+        if check.ok and user is not None and not self.closed(user):
             self.guard.succeeded(subject)
             if check.needs_rehash:
                 user.password_hash = self.passwords.hash(password)
@@ -247,6 +269,8 @@ class AccountService:
         user.password_changed_at = datetime.now(UTC)
         self.guard.unlock(self.lock_subject(user.username, user))
         record_event(tag, actor=actor, user_id=user.id, ip=ip)
+        announce(user.id, CREDENTIAL_CHANGE, credential_type="password", change_type="update",
+                 by=actor.kind)
         db.session.flush()
 
     def reset_password(self, user: User, password: str, ip: str | None) -> None:
@@ -285,6 +309,7 @@ class AccountService:
             raise AccountError("exists", "this mobile number is already registered")
         user.phone, user.phone_verified = new_phone, True
         record_event(Tag.PHONE_CHANGED, actor=actor, user_id=user.id, ip=ip, data={"via": via})
+        announce(user.id, IDENTIFIER_CHANGED)  # never the number itself
         db.session.flush()
 
     def recent_sign_ins(self, user_id: str, limit: int = 30) -> list[AuditEvent]:

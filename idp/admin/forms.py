@@ -21,6 +21,10 @@ AUTH_METHOD_CHOICES = [
     SelectChoice("client_secret_post", _l("Client secret in the form (client_secret_post)")),
     SelectChoice("private_key_jwt", _l("Signed assertion with its own key (private_key_jwt)")),
     SelectChoice("none", _l("Public client with PKCE, no secret (none)"))]
+EVENTS_CHOICES = [
+    SelectChoice("", _l("None")),
+    SelectChoice("push", _l("Pushed to the system's events URI (RFC 8935)")),
+    SelectChoice("poll", _l("Polled by the system (RFC 8936)"))]
 GRANT_CHOICES = [
     SelectChoice("authorization_code", _l("Authorization code (people log in)")),
     SelectChoice("refresh_token", _l("Refresh tokens")),
@@ -70,6 +74,8 @@ class ClientFields:
         SelectChoice("RS256", "RS256"), SelectChoice("ES256", "ES256")], default="RS256")
     first_party = BooleanField(_l("First-party system: no consent page"))
     require_mfa = BooleanField(_l("Every login to this system needs a second factor"))
+    events_delivery = SelectField(_l("Security events"), choices=EVENTS_CHOICES, default="")
+    events_uri = StringField(_l("Events URI (push)"), validators=[Length(max=500)])
 
 
 class RegisterSystemForm(ClientFields, FlaskForm):
@@ -92,6 +98,13 @@ class AttachClientForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = SelectField(_l("Declared status"), choices=[
         SelectChoice(s, STATUS_NAMES[s]) for s in (REGISTERED, TESTING, CONNECTED, RETIRED)])
+
+
+class EventsForm(FlaskForm):
+    """How a registered client receives security events (idp events configure)."""
+
+    events_delivery = SelectField(_l("Security events"), choices=EVENTS_CHOICES, default="")
+    events_uri = StringField(_l("Events URI (push)"), validators=[Length(max=500)])
 
 
 class ConfirmForm(FlaskForm):

@@ -121,6 +121,11 @@ class RecoverForm(FlaskForm):
                                 message=_l("Enter an 11-digit mobile number."))])
 
 
+class AccountStatusForm(FlaskForm):
+    reason = StringField(_l("Reason (recorded in the audit log)"), validators=[
+        DataRequired(message=_l("Give a reason.")), Length(max=200)])
+
+
 class CaseForm(FlaskForm):
     decision = RadioField(_l("Decision"), choices=[
         SelectChoice("transfer", _l("Transfer the document to the claimant's account")),

@@ -27,7 +27,9 @@ VERIFIED = "verified"  # the only result that grants anything
 
 class Verification(db.Model):  # type: ignore[name-defined]
     """One attempt to establish who an account belongs to, successful or not. Rows are never
-    updated except to revoke them; the account's trust level is derived from the rows."""
+    updated except to revoke them, or to erase the person's data from them when their deleted
+    account is purged (IdentityService.erase_person); the account's trust level is derived
+    from the rows."""
 
     __tablename__ = "identity_verification"
 

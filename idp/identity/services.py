@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.accounts.assurance import METHOD_MAX_LEVEL, derive_trust_level
 from idp.accounts.errors import AccountError
 from idp.accounts.models import User
+from idp.accounts.signals import ASSURANCE_LEVEL_CHANGE, announce
 from idp.audit.actors import Actor
 from idp.audit.services import record_event
 from idp.audit.tags import Tag
@@ -315,8 +316,13 @@ class IdentityService:
 
     def recompute(self, user: User) -> int:
         """Derive the account's level from its records and store it for readers: the only
-        writer of `user_account.trust_level`."""
-        user.trust_level = self.level(user)
+        writer of `user_account.trust_level`. A change is announced to the business systems
+        that know the person (CAEP assurance-level-change)."""
+        previous, user.trust_level = user.trust_level, self.level(user)
+        # An erased account says nothing more: account-purged was its last event.
+        if previous is not None and previous != user.trust_level and user.purged_at is None:
+            announce(user.id, ASSURANCE_LEVEL_CHANGE, previous_level=previous,
+                     current_level=user.trust_level)
         db.session.flush()
         return user.trust_level
 
@@ -433,6 +439,24 @@ class IdentityService:
                       evidence={"case": case.id, "proved_by": case.method})
         self._record(claimant, proof, result=VERIFIED)
         self.recompute(claimant)
+
+    # --- erasure ---
+    def erase_person(self, user_id: str) -> None:
+        """The purge of a deleted account (accounts.lifecycle): its verification records keep
+        only what the halls' work statistics count (method, level, result, staff, hall, time;
+        counter/reports.py) and lose everything about the person and their document (the
+        fingerprint, masked number, document type, platform transaction, score, evidence,
+        reason), and grant nothing any more; the cases the person opened as claimant are
+        deleted (they hold their sealed number and name). Flushes; the purge commits."""
+        now = datetime.now(UTC)
+        db.session.execute(update(Verification).where(Verification.user_id == user_id).values(
+            document_type=None, fingerprint=None, masked_number=None, transaction_id=None,
+            score=None, evidence=None, reason=None,
+            revoked_at=func.coalesce(Verification.revoked_at, now)))
+        db.session.execute(delete(IdentityCase).where(IdentityCase.claimant_id == user_id))
+        user = db.session.get(User, user_id)
+        if user is not None:
+            self.recompute(user)
 
     def _unlink(self, user: User, actor: Actor, *, reason: str) -> None:
         now = datetime.now(UTC)

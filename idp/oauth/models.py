@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -63,6 +64,10 @@ class Client(db.Model):  # type: ignore[name-defined]
     # client_credentials token (those belong to no grant that could carry the revocation).
     tokens_valid_after: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"))
+    # Security events (OpenID Shared Signals, idp.oauth.ssf): "push" to events_uri (RFC 8935),
+    # "poll" at /ssf/poll (RFC 8936), or None: the system receives none.
+    events_uri: Mapped[str | None] = mapped_column(String(500))
+    events_delivery: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     # --- Authlib ClientMixin ---
@@ -221,6 +226,37 @@ class SigningKey(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     activates_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SecurityEvent(db.Model):  # type: ignore[name-defined]
+    """A Security Event Token (RFC 8417) owed to one business system, queued in the same
+    transaction as the account change it reports (idp.oauth.ssf), then pushed in `id` order
+    per client (`idp events deliver`) or polled (/ssf/poll). `payload` is the SET's claims,
+    naming the person only by the `sub` this system already knows; it is signed each time it
+    is sent, with the keys current then, so a system that was down for longer than a retired
+    key is published still gets SETs it can verify. A pusher first claims the event
+    (`claimed_until`, a lease longer than the POST can take), as for back-channel notices."""
+
+    __tablename__ = "security_event"
+    __table_args__ = (
+        Index("ix_security_event_client_status", "client_id", "status", "id"),
+        Index("ix_security_event_status_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(80))
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 def aware(value: datetime) -> datetime:

@@ -6,6 +6,7 @@ committed on its own (safe to schedule, to interrupt and to run beside traffic).
 - access-token revocations whose token has expired (an expired token is refused anyway);
 - the token issuance log past IDP_TOKEN_RECORD_RETENTION_DAYS;
 - back-channel notices delivered (or given up) more than IDP_TOKEN_RETENTION_DAYS ago;
+- security events delivered (or given up) and queued more than that long ago;
 - lockout rows whose window and lock have passed.
 Authorization codes live in the store and expire there on their own.
 """
@@ -27,6 +28,7 @@ from idp.oauth.models import (
     LogoutNotice,
     RefreshToken,
     RevokedToken,
+    SecurityEvent,
     TokenIssued,
     UsedAssertion,
 )
@@ -59,6 +61,8 @@ class Purge:
             ("back-channel notices", LogoutNotice.id,
              or_(LogoutNotice.delivered_at < cutoff,
                  (LogoutNotice.attempts >= MAX_ATTEMPTS) & (LogoutNotice.created_at < cutoff))),
+            ("security events", SecurityEvent.id,
+             (SecurityEvent.status != "pending") & (SecurityEvent.created_at < cutoff)),
         ]
         removed: dict[str, int] = {}
         for name, key, where in steps:
@@ -81,7 +85,7 @@ class Purge:
             return
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in (RefreshToken, Grant, RevokedToken, TokenIssued, LogoutNotice,
-                          UsedAssertion):
+                          UsedAssertion, SecurityEvent):
                 conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.__tablename__}")
 
     @staticmethod

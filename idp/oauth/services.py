@@ -97,11 +97,13 @@ class ClientService:
                  id_token_alg: str = "RS256", client_id: str | None = None,  # noqa: S107
                  client_secret: str | None = None, actor: Actor | None = None,
                  require_mfa: bool = False,
-                 introspects_for: list[str] | None = None) -> Registered:
+                 introspects_for: list[str] | None = None, events_uri: str | None = None,
+                 events_delivery: str | None = None) -> Registered:
         grant_types = grant_types or ["authorization_code", "refresh_token"]
         self._validate(name, redirect_uris, auth_method, grant_types, scope, jwks, jwks_uri,
                        post_logout_redirect_uris or [], backchannel_logout_uri, subject_type,
                        sector_identifier, id_token_alg)
+        events_delivery = self._check_events(events_uri, events_delivery, auth_method)
         secret = None
         if auth_method in {"client_secret_basic", "client_secret_post"}:
             secret = client_secret or random_token(32)
@@ -117,7 +119,8 @@ class ClientService:
             # redirect URI later never changes the pairwise `sub` business systems hold.
             sector_identifier=sector_identifier or default_sector(redirect_uris),
             first_party=first_party, id_token_alg=id_token_alg, require_mfa=require_mfa,
-            introspects_for=list(introspects_for or []))
+            introspects_for=list(introspects_for or []), events_uri=events_uri,
+            events_delivery=events_delivery)
         db.session.add(client)
         db.session.flush()
         record_event(Tag.CLIENT_CREATED, actor=actor or Actor.system(), client_id=client.client_id,
@@ -179,6 +182,37 @@ class ClientService:
             raise ClientRegistrationError("sector identifier must be a host or short name")
         if alg not in {"RS256", "ES256"}:
             raise ClientRegistrationError("ID token algorithm must be RS256 or ES256")
+
+    def _check_events(self, uri: str | None, delivery: str | None,
+                      auth_method: str) -> str | None:
+        """How the client receives security events (idp.oauth.ssf): "push" to an https
+        `uri` (the rule of every registered URI), "poll" (a confidential client: the poll
+        endpoint authenticates it), or None. A URI alone means push."""
+        delivery = delivery or ("push" if uri else None)
+        if delivery not in (None, "push", "poll"):
+            raise ClientRegistrationError("events delivery must be push or poll")
+        if delivery == "push":
+            if not uri:
+                raise ClientRegistrationError("push delivery of security events needs an "
+                                              "events URI")
+            _check_uri(uri, "events URI", self.allow_loopback_http)
+        elif uri:
+            raise ClientRegistrationError("an events URI is for push delivery only")
+        if delivery == "poll" and auth_method == "none":
+            raise ClientRegistrationError("a public client cannot poll for security events: "
+                                          "the poll endpoint authenticates the client")
+        return delivery
+
+    def set_events(self, client_id: str, *, events_uri: str | None, delivery: str | None,
+                   actor: Actor) -> None:
+        """Change how a registered client receives security events; audited. Events already
+        queued stay queued and go by the new way."""
+        client = self._locked(client_id)
+        client.events_delivery = self._check_events(events_uri, delivery, client.auth_method)
+        client.events_uri = events_uri if client.events_delivery == "push" else None
+        record_event(Tag.CLIENT_EVENTS_CHANGED, actor=actor, client_id=client.client_id,
+                     data={"delivery": client.events_delivery, "uri": client.events_uri})
+        self._changed(client)
 
     def get(self, client_id: str) -> Client | None:
         """The client's registration, disabled or not (callers that authenticate a client

@@ -121,6 +121,11 @@ class TokenService:
                   "events": {BACKCHANNEL_EVENT: {}}}
         return self._sign(claims, client.id_token_alg, typ="logout+jwt")
 
+    def security_event_token(self, *, client: Client, claims: dict[str, Any]) -> str:
+        """A Security Event Token (RFC 8417) for `client`, signed like its ID tokens and
+        explicitly typed (SSF 1.0 §4.1.1: typ secevent+jwt; no `sub`, no `exp`)."""
+        return self._sign(claims, client.id_token_alg, typ="secevent+jwt")
+
     # --- checking ---
     def decode(self, token: str, *, check_exp: bool = True,
                typ: str | None = None) -> dict[str, Any] | None:

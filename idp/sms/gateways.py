@@ -40,6 +40,17 @@ TEMPLATES = {
                            "如非本人操作，请立即联系客服或到窗口办理。",
     "password_changed": "【统一身份认证平台】您的密码已修改，其他设备已退出登录。"
                         "如非本人操作，请立即找回密码或到窗口办理。",
+    # Account lifecycle notices (docs/account-lifecycle.md); {date} is a Beijing-time date.
+    "deletion_requested": "【统一身份认证平台】您已申请注销账号，所有设备已退出登录。账号将于"
+                          "{date}注销，此前登录可取消注销。如非本人操作，请立即登录取消并修改密码。",
+    "deletion_cancelled": "【统一身份认证平台】您的注销申请已取消，账号恢复正常使用。"
+                          "如非本人操作，请立即修改密码。",
+    "account_purged": "【统一身份认证平台】您的账号已按您的申请注销，个人信息已删除，"
+                      "本号码可重新注册。",
+    "account_disabled": "【统一身份认证平台】您的账号已被停用，所有设备已退出登录。"
+                        "如有疑问，请联系客服或到服务大厅窗口咨询。",
+    "account_enabled": "【统一身份认证平台】您的账号已恢复使用。如有疑问，请联系客服或到"
+                       "服务大厅窗口咨询。",
     # Sent instead of a code where a code cannot help, so that the page's answer and timing do
     # not tell whether the number has an account (no enumeration).
     "register_exists": "【统一身份认证平台】本号码已注册统一身份认证账户，无需重复注册。"

@@ -39,14 +39,19 @@ def page(chromium: Browser) -> Iterator[Page]:
     context.close()
 
 
-def sample_rp(live_provider, make_client, name: str, first_party: bool):
+def sample_rp(live_provider, make_client, name: str, first_party: bool, events: bool = False):
+    """A sample business system on a free port; with `events`, registered for security events
+    pushed to its /events receiver. Its clock is the provider's test clock (synchronised
+    nodes), so a test that moves time moves it for both."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     client = make_client(redirect_uri=base + "/callback", name=name, first_party=first_party,
                          post_logout_redirect_uris=[base + "/"],
-                         backchannel_logout_uri=base + "/backchannel-logout")
+                         backchannel_logout_uri=base + "/backchannel-logout",
+                         **({"events_uri": base + "/events"} if events else {}))
     app = create_rp(issuer=live_provider.url, client_id=client.client_id,
-                    client_secret=client.client_secret, base_url=base, name=name)
+                    client_secret=client.client_secret, base_url=base, name=name,
+                    clock=live_provider.server.app.extensions["idp.clock"].now)
     return LiveServer(app, port), app
 
 

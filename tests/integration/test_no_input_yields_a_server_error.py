@@ -50,9 +50,14 @@ from tests.integration.helpers import tokens_for
 
 # The endpoints a program calls; their errors are JSON with an `error` member.
 PROTOCOL_PREFIXES = ("/token", "/revoke", "/introspect", "/userinfo", "/jwks", "/.well-known/",
-                     "/healthz", "/readyz", "/admin/api/")
+                     "/healthz", "/readyz", "/admin/api/", "/ssf/")
+# The security-event endpoints answer in the SET delivery RFCs' shape (RFC 8935 §2.3, RFC 8936
+# §2.4: `err`, `description`) where they decide; the framework's own errors stay RFC 6749's.
+SET_PREFIX = "/ssf/"
 # The deployment's stylesheet and emblem (docs/branding.md): a 200 is the asset, not a page.
 ASSET_TYPES = {"/brand/style.css": "text/css", "/brand/emblem": "image/"}
+# A person's copy of their data (docs/personal-data.md): a 200 is the file, not a page.
+DOWNLOADS = {"/account/data.json": "application/json"}
 # RFC 6749 §5.2: the characters an `error` code may use.
 ERROR_CODE = re.compile(r"[\x20\x21\x23-\x5B\x5D-\x7E]+")
 HEADING = re.compile(r"<h1[^>]*>\s*([^<\s][^<]*)</h1>")
@@ -108,6 +113,7 @@ SIGNED_IN = {"accounts.account", "accounts.end_session", "accounts.revoke_app",
              "accounts.recovery_codes", "accounts.second_factor", "oauth.authorize",
              "oauth.end_session", "oauth.end_session_confirmed", "identity.verify",
              "identity.cancel"}
+SIGNED_IN |= {"accounts.data_copy", "accounts.data_copy_json", "accounts.data_copy_html"}
 # Plausible values for path variables (`client_id` becomes the test's registered client).
 PLAUSIBLE_PATH_VALUES = {"code": "en", "sid": "0" * 32, "client_id": "unknown-client",
                          "user_id": "u" * 36, "case_id": "1", "code_id": "c" * 36,
@@ -149,13 +155,21 @@ def assert_clear_answer(route_path: str, method: str, response: Any,
     if route_path in ASSET_TYPES and status == 200:
         assert response.mimetype.startswith(ASSET_TYPES[route_path]), response.mimetype
         return
+    if route_path in DOWNLOADS and status == 200:
+        assert response.mimetype == DOWNLOADS[route_path], response.mimetype
+        assert response.headers["Content-Disposition"].startswith("attachment; "), \
+            response.headers
+        return
     if method == "HEAD":  # no body: the type says which kind of message a GET would carry
         assert response.get_data() == b""
         assert response.mimetype == ("application/json" if protocol else "text/html")
         return
     if protocol:
         body = _json(response)
-        if status >= 400:
+        if status >= 400 and route_path.startswith(SET_PREFIX) and "err" in body:
+            assert ERROR_CODE.fullmatch(body["err"]), body
+            assert ERROR_CODE.fullmatch(body.get("description", "x")), body
+        elif status >= 400:
             assert isinstance(body, dict) and ERROR_CODE.fullmatch(body["error"]), body
             # RFC 6749 §5.2 / RFC 6750 §3: the description is printable ASCII too.
             assert ERROR_CODE.fullmatch(body.get("error_description", "x")), body
@@ -177,7 +191,8 @@ def assert_location_is_safe(location: str, client: RegisteredClient | None = Non
 
 
 def error_code_of(response: Any) -> str:
-    return str(_json(response)["error"])
+    body = _json(response)
+    return str(body["error"] if "error" in body else body["err"])
 
 
 # --- one test's caller: a person (signed in where the route needs it), a registered client ---
@@ -202,14 +217,16 @@ class Caller:
 
 # Endpoints whose plausible request names the test's registered client.
 USES_CLIENT = {"oauth.authorize", "oauth.token", "oauth.revoke", "oauth.introspect",
-               "oauth.end_session", "oauth.end_session_confirmed", "accounts.revoke_app"}
+               "oauth.end_session", "oauth.end_session_confirmed", "accounts.revoke_app",
+               "ssf.stream", "ssf.poll"}
 
 
 def prepare(route: Route, method: str, browser: Browser, make_user: Any,
             make_client: Any) -> Caller:
     """Register a client and sign a person in where the route uses them; fetch a CSRF token
     where a form is posted (the token of the session, valid on every form)."""
-    client = make_client(post_logout_redirect_uris=[RP_BYE]) \
+    events = {"events_delivery": "poll"} if route.rule.startswith(SET_PREFIX) else {}
+    client = make_client(post_logout_redirect_uris=[RP_BYE], **events) \
         if route.endpoint in USES_CLIENT else None
     signed_in = route.endpoint in SIGNED_IN
     token = ""
@@ -265,7 +282,7 @@ def base_parameters(route: Route, method: str, caller: Caller) -> dict[str, str]
 
 
 def base_headers(route: Route, caller: Caller) -> dict[str, str]:
-    if route.rule in ("/token", "/revoke", "/introspect"):
+    if route.rule in ("/token", "/revoke", "/introspect") or route.rule.startswith(SET_PREFIX):
         return {"Authorization": caller.basic()}
     if route.rule == "/userinfo":
         return {"Authorization": "Bearer not-an-access-token"}

@@ -133,7 +133,7 @@ def test_tokens_purge_removes_what_decides_nothing_and_keeps_the_rest(
     assert result.stdout.splitlines()[-1] == (
         "purged 2 refresh tokens, 1 grants, 1 revoked access tokens, 0 used client assertions, "
         "0 token issuance records, "
-        "0 back-channel notices, 0 lockout rows")
+        "0 back-channel notices, 0 security events, 0 lockout rows")
     assert (_count(Grant), _count(RefreshToken), _count(RevokedToken)) == (1, 1, 0)
     # what still decides something is untouched: the live grant's newest token works
     assert refresh(app, client, spent["refresh_token"]).status_code == 200

@@ -11,6 +11,8 @@ from idp.accounts.views import (  # noqa: E402,F401
     agreements,
     brand,
     captcha,
+    data_copy,
+    deletion,
     login,
     recovery,
     register,

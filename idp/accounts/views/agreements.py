@@ -53,7 +53,7 @@ def accept_agreements() -> Response:
         session.pop(PENDING_TERMS, None)
         return redirect(url_for("accounts.login"), 303)
     user = accounts().get(pending["uid"])
-    if user is None or user.disabled:
+    if user is None or accounts().closed(user):
         session.pop(PENDING_TERMS, None)
         return redirect(url_for("accounts.login"), 303)
     form, error, status = AcceptForm(), None, 200

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from idp.accounts.agreements import AgreementService
 from idp.accounts.captcha import Captchas
 from idp.accounts.codes import SendOutcome, SmsCodes
+from idp.accounts.lifecycle import AccountLifecycle
 from idp.accounts.lockout import Gate
 from idp.accounts.mfa import MfaService
 from idp.accounts.models import User
@@ -45,6 +46,10 @@ def agreements() -> AgreementService:
 
 def mfa() -> MfaService:
     return cast(MfaService, current_app.extensions["idp.mfa"])
+
+
+def lifecycle() -> AccountLifecycle:
+    return cast(AccountLifecycle, current_app.extensions["idp.lifecycle"])
 
 
 def sms_codes() -> SmsCodes:
@@ -188,13 +193,24 @@ def policy_messages(problems: list[str]) -> list[str]:
 
 
 PENDING_TERMS = "pending_terms"  # Flask session key: factors done, agreements not yet accepted
+PENDING_DELETION = "pending_deletion"  # Flask session key: factors done, deletion pending
 
 
 def start_session(user_id: str, factors: list[str], next_url: str) -> Response:
     """Sign the person in with `factors` through the sign-in service (accounts.signin) and go
-    on to next_url; the cookie is set when a new session began. Someone who has not accepted
-    the agreements in force (first login, or a new version) is asked first, before any session
-    exists (accounts.views.agreements)."""
+    on to next_url; the cookie is set when a new session began. Someone whose account is to be
+    deleted is asked whether to cancel the deletion (accounts.views.deletion), and someone who
+    has not accepted the agreements in force (first login, or a new version) whether they
+    accept them (accounts.views.agreements), both before any session exists."""
+    user = accounts().get(user_id)
+    if user is None or accounts().closed(user):  # disabled or gone since the factors' check
+        session.pop(PENDING, None)
+        return redirect(url_for("accounts.login"), 303)
+    if lifecycle().pending_deletion(user):
+        session[PENDING_DELETION] = {"uid": user_id, "factors": factors, "next": next_url,
+                                     "at": int(time.time())}
+        session.pop(PENDING, None)
+        return redirect(url_for("accounts.deletion_pending"), 303)
     if agreements().missing(user_id):
         session[PENDING_TERMS] = {"uid": user_id, "factors": factors, "next": next_url,
                                   "at": int(time.time())}

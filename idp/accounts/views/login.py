@@ -117,8 +117,8 @@ def login_sms() -> Response:
         gate = accounts().guard.enter(subject, request.remote_addr)
         if not gate.allowed:
             error = gate_message(accounts().refused(subject, user, gate, request.remote_addr))
-        elif user and not user.disabled and sms_codes().check(phone, "login",
-                                                              code_form.code.data or ""):
+        elif user and not accounts().closed(user) and sms_codes().check(
+                phone, "login", code_form.code.data or ""):
             accounts().guard.succeeded(subject)
             session.pop("sms_login_phone", None)
             return _after_first_factor(user, ["sms"], safe_next(code_form.next.data))
@@ -148,7 +148,7 @@ def _second_step() -> SecondStep | None:
     pending = session.get(PENDING)
     if pending and int(time.time()) - pending["at"] < PENDING_TTL:
         user = accounts().get(pending["uid"])
-        if user is not None and not user.disabled:
+        if user is not None and not accounts().closed(user):
             return SecondStep(user, pending["amr"], pending["next"],
                               login_second_step(pending["amr"], **_options(user)))
     found = current_user()

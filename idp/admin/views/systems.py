@@ -101,7 +101,9 @@ def _client_fields(form: RegisterSystemForm) -> dict[str, Any]:
             "subject_type": form.subject_type.data,
             "sector_identifier": (form.sector_identifier.data or "").strip() or None,
             "id_token_alg": form.id_token_alg.data, "first_party": bool(form.first_party.data),
-            "require_mfa": bool(form.require_mfa.data)}
+            "require_mfa": bool(form.require_mfa.data),
+            "events_uri": (form.events_uri.data or "").strip() or None,
+            "events_delivery": form.events_delivery.data or None}
 
 
 @bp.get("/systems/<code>")

@@ -9,12 +9,15 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from idp.accounts.errors import AccountError
+from idp.accounts.lifecycle import AccountLifecycle
 from idp.accounts.models import User
 from idp.accounts.services import AccountService
 from idp.audit.actors import Actor
 from idp.counter import counter
 from idp.counter.errors import CounterError
 from idp.counter.forms import (
+    AccountStatusForm,
     DocumentForm,
     OpenForm,
     RecoverForm,
@@ -23,7 +26,7 @@ from idp.counter.forms import (
     SearchForm,
 )
 from idp.counter.models import RESET
-from idp.counter.roles import DESK
+from idp.counter.roles import ACCOUNT_STATUS, DESK
 from idp.counter.views import bp
 from idp.counter.views.common import (
     back,
@@ -34,7 +37,12 @@ from idp.counter.views.common import (
     staff,
     staff_session,
 )
-from idp.counter.views.messages import OUTCOMES, document_input, outcome_message
+from idp.counter.views.messages import (
+    OUTCOMES,
+    STATUS_MESSAGES,
+    document_input,
+    outcome_message,
+)
 from idp.extensions import get_settings
 
 
@@ -81,11 +89,13 @@ def _record_page(user: User, status: int = 200, **context: Any) -> Response:
     context.setdefault("verify_form", DocumentForm(prefix="v", formdata=None))
     context.setdefault("recover_form", RecoverForm(prefix="r", formdata=None))
     context.setdefault("reveal_form", RevealForm(prefix="x", formdata=None))
+    context.setdefault("status_form", AccountStatusForm(prefix="s", formdata=None))
     # A typed number is never sent back in a page (only the explicit reveal shows one).
     context["verify_form"].number.data = context["verify_form"].card_json.data = ""
     return page("counter_person.html", status, profile=counter().desk.profile(user),
                 recent=counter().desk.verified_recently(staff(), user),
-                outstanding=counter().codes.outstanding(user), **context)
+                outstanding=counter().codes.outstanding(user),
+                deletion_due=accounts().deletion_due(user), **context)
 
 
 def _open_or_ask(user_id: str) -> tuple[User | None, Response | None]:
@@ -181,6 +191,48 @@ def recover(user_id: str) -> Response:
         return redirect(url_for("counter.slip", code_id=done.slip.id), 303)
     return back("counter.person", _("Done. All of the person's sessions were ended."),
                 user_id=user.id)
+
+
+def lifecycle() -> AccountLifecycle:
+    return cast(AccountLifecycle, current_app.extensions["idp.lifecycle"])
+
+
+@bp.post("/person/<user_id>/disable")
+@requires(ACCOUNT_STATUS)
+def disable_account(user_id: str) -> Response:
+    """停用: the person cannot sign in anywhere until re-enabled; every session and grant
+    ends at once. A reason is required; audited with this staff member and hall."""
+    return _switch_account(user_id, disable=True)
+
+
+@bp.post("/person/<user_id>/enable")
+@requires(ACCOUNT_STATUS)
+def enable_account(user_id: str) -> Response:
+    """恢复: only after this staff member verified the person in person during the visit
+    (the account may have been disabled because someone else was using it)."""
+    return _switch_account(user_id, disable=False)
+
+
+def _switch_account(user_id: str, *, disable: bool) -> Response:
+    user, answer = _open_or_ask(user_id)
+    if user is None:
+        return cast(Response, answer)
+    form = AccountStatusForm(prefix="s")
+    if not form.validate_on_submit():
+        return _record_page(user, 400, status_form=form)
+    if not disable and counter().desk.verified_recently(staff(), user) is None:
+        return _record_page(user, 400, status_form=form,
+                            status_error=str(STATUS_MESSAGES["not_verified"]))
+    change = lifecycle().disable if disable else lifecycle().enable
+    try:
+        change(user, actor=Actor.staff(staff().id, staff().hall_code),
+               reason=form.reason.data or "", ip=request.remote_addr)
+    except AccountError as error:
+        return _record_page(user, 400, status_form=form, status_error=str(
+            STATUS_MESSAGES.get(error.code, STATUS_MESSAGES["reason_required"])))
+    return back("counter.person", _("The account was disabled. All of the person's sessions "
+                                    "were ended.") if disable else
+                _("The account was enabled again."), user_id=user.id)
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -49,6 +49,18 @@ OUTCOMES = {
 }
 
 
+# Disabling and re-enabling an account (AccountLifecycle's refusals, and the counter's rule).
+STATUS_MESSAGES = {
+    "not_verified": _l("First verify the person in person on this page: re-enabling an "
+                       "account needs your own successful verification of them made within "
+                       "the last 30 minutes."),
+    "already_disabled": _l("The account is already disabled."),
+    "not_disabled": _l("The account is not disabled."),
+    "erased": _l("This account was deleted at the person's request and erased."),
+    "reason_required": _l("Give a reason."),
+}
+
+
 @dataclass(frozen=True)
 class DocumentInput:
     document_type: str
