@@ -258,17 +258,28 @@ def data_copy(sso: SsoSession, user: User) -> Response:
     return _offer(personal_data().allowance(user))
 
 
-@bp.post("/account/data.json")
-@copy_request
-def data_copy_json(sso: SsoSession, user: User) -> Response:
+def _generate(sso: SsoSession, user: User,
+              kind: str) -> tuple[PersonalData, dict[str, Any]] | Response:
+    """One copy within the allowance, audited: (what was collected, the document), or the
+    refusal page."""
     service = personal_data()
     allowance = service.reserve(user)
     if not allowance.allowed:
         return _refusal(allowance)
     copy = service.collect(user, sso.sid)
-    body = json.dumps(as_document(copy, current_app.extensions["idp.brand"]),
-                      ensure_ascii=False, indent=2)
-    service.generated(user, "json", request.remote_addr)
+    document = as_document(copy, current_app.extensions["idp.brand"])
+    service.generated(user, kind, request.remote_addr)
+    return copy, document
+
+
+@bp.post("/account/data.json")
+@copy_request
+def data_copy_json(sso: SsoSession, user: User) -> Response:
+    made = _generate(sso, user, "json")
+    if isinstance(made, Response):
+        return made
+    copy, document = made
+    body = json.dumps(document, ensure_ascii=False, indent=2)
     response = make_response(body + "\n", 200)
     response.mimetype = "application/json"
     response.headers["Content-Disposition"] = \
@@ -281,13 +292,10 @@ def data_copy_json(sso: SsoSession, user: User) -> Response:
 @bp.post("/account/data.html")
 @copy_request
 def data_copy_html(sso: SsoSession, user: User) -> Response:
-    service = personal_data()
-    allowance = service.reserve(user)
-    if not allowance.allowed:
-        return _refusal(allowance)
-    copy = service.collect(user, sso.sid)
-    document = as_document(copy, current_app.extensions["idp.brand"])
-    service.generated(user, "html", request.remote_addr)
+    made = _generate(sso, user, "html")
+    if isinstance(made, Response):
+        return made
+    copy, document = made
     response = page("data_copy_print.html", doc=document)
     response.headers["Content-Disposition"] = \
         f'inline; filename="{_filename(copy, "html")}"'
