@@ -377,8 +377,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         raise InvalidGrantError("The refresh token was already used; the grant is revoked.")
 
     def authenticate_user(self, refresh_token: RefreshView) -> Any:
+        # A disabled account's refresh token is a grant that no longer holds: invalid_grant
+        # (RFC 6749 §5.2), not Authlib's invalid_request for a grant without a user.
         user = self.request.idp_user
-        return None if user.disabled else user
+        if user.disabled:
+            raise InvalidGrantError("The account can no longer sign in.")
+        return user
 
     def issue_token(self, user: Any, refresh_token: RefreshView) -> dict[str, Any]:
         grant: GrantView = self.request.idp_grant_info

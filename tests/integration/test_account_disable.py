@@ -101,9 +101,9 @@ def test_the_disabled_flag_alone_refuses_refresh_userinfo_and_introspection(
     db.session.get(User, user.id).disabled = True  # no revocation: the flag alone
     db.session.commit()
     refused = refresh(app, client, tokens["refresh_token"])
-    # Authlib's refresh grant answers an account that authenticate_user refuses this way.
+    # RFC 6749 §5.2: the refresh token's grant no longer holds.
     assert (refused.status_code, refused.json) == (400, {
-        "error": "invalid_request", "error_description": "There is no 'user' for this token."})
+        "error": "invalid_grant", "error_description": "The account can no longer sign in."})
     assert _userinfo(app, tokens["access_token"]).json == INVALID_TOKEN
     assert introspect(app, client, tokens["refresh_token"]).json == INACTIVE
     db.session.get(User, user.id).disabled = False
