@@ -541,3 +541,14 @@ def test_the_offer_counts_the_copies_left(app, make_user):
     page = text_of(browser.client.get("/account/data"))
     assert '<p id="allowance">24小时内可生成 5 份副本，目前还可生成 4 份。</p>' in page
     assert 'id="download-json"' in page and 'id="open-html"' in page
+
+
+def test_every_account_event_a_living_account_can_have_is_named_in_words():
+    """A new `accounts:` audit tag without words would show in the copy as its code. The one
+    left out, purged, never appears: an erased account has no copy."""
+    from idp.accounts.views.account import EVENT_NAMES
+    from idp.accounts.views.data_copy import ACTIVITY_NAMES
+
+    named = set(EVENT_NAMES) | set(ACTIVITY_NAMES)
+    unnamed = {t.value for t in Tag if t.value.startswith("accounts:")} - named
+    assert unnamed == {Tag.ACCOUNT_PURGED.value}
